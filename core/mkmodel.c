@@ -14,6 +14,7 @@
 #include "hf_config.h"
 #include "log.h"
 #include "model.h"
+#include "readfile.h"
 #include "safetensors.h"
 #include "st_writer.h"
 
@@ -245,29 +246,6 @@ static out_tensor *out_add(out_list *l, const char *name, uint32_t dtype, int32_
     return t;
 }
 
-/* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = '\0';
-            *len = (size_t)n;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 static char *path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -439,7 +417,7 @@ static fw_status read_tokenizer(const char *dir, tok_facts *tf, fw_err *err)
     tf->n_vocab = 0;
     tf->bos = tf->eos = tf->pad = tf->extra_eos = -1;
     path = path_join(dir, "tokenizer.json");
-    text = path ? read_all(path, &len) : NULL;
+    text = path ? fw_read_file(path, &len) : NULL;
     free(path);
     if (text) {
         cJSON *root = cJSON_ParseWithLength(text, len), *model, *added, *e;
@@ -474,7 +452,7 @@ static fw_status read_tokenizer(const char *dir, tok_facts *tf, fw_err *err)
         fclose(f);
     }
     path = path_join(dir, "tokenizer_config.json");
-    text = path ? read_all(path, &len) : NULL;
+    text = path ? fw_read_file(path, &len) : NULL;
     free(path);
     if (text) {
         fw_hf_tok_config tc;
@@ -957,7 +935,7 @@ static fw_status copy_folder_meta(const char *from, const char *to, int quantize
     cJSON *cfg;
     fw_status st;
 
-    text = path ? read_all(path, &len) : NULL;
+    text = path ? fw_read_file(path, &len) : NULL;
     free(path);
     if (!text)
         return fw_err_set(err, FW_ERR_IO, "%s/config.json: cannot read", from);
@@ -982,7 +960,7 @@ static fw_status copy_folder_meta(const char *from, const char *to, int quantize
     if (!st) {
         /* generation_config.json and tokenizer files travel unchanged. */
         char *src = path_join(from, "generation_config.json");
-        char *g = src ? read_all(src, &len) : NULL;
+        char *g = src ? fw_read_file(src, &len) : NULL;
         free(src);
         if (g)
             st = write_text(to, "generation_config.json", g, err);
