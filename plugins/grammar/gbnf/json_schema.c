@@ -579,6 +579,14 @@ static void key_literal(sb *out, const char *name)
     free(key.d);
 }
 
+/* NAME ::= "key" json-ws ":" json-ws VALUE json-ws: one member of an object. */
+static void member_rule(js *j, char name[32], const char *key, const char *value)
+{
+    new_name(j, name);
+    sb_printf(&j->out, "%s ::= ", name);
+    key_literal(&j->out, key);
+    sb_printf(&j->out, " json-ws \":\" json-ws %s json-ws\n", value);
+}
 
 static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
 {
@@ -587,7 +595,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     const cJSON *addl = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
     const cJSON *p, *r;
     char extra[32] = "", sub[PATH_MAX_LEN], vname[32];
-    char **kv = NULL;
+    char(*kv)[32] = NULL; /* the member rules' names */
     const char **keys = NULL;
     int *required = NULL;
     int n = 0, cap = 0, i, rc = -1;
@@ -612,16 +620,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
         subpath(sub, path, "properties", p->string);
         if (gen(j, p, sub, vname) != 0)
             goto out;
-        kv[n] = malloc(32);
-        if (!kv[n]) {
-            j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        new_name(j, kv[n]);
-        sb_printf(&j->out, "%s ::= ", kv[n]);
-        key_literal(&j->out, p->string);
-        sb_printf(&j->out, " json-ws \":\" json-ws %s json-ws\n", vname);
-        n++;
+        member_rule(j, kv[n++], p->string, vname);
     }
     cJSON_ArrayForEach(r, req) {
         int found = 0;
@@ -637,16 +636,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
         if (!found) { /* required but undeclared: any value */
             keys[n] = r->valuestring;
             required[n] = 1;
-            kv[n] = malloc(32);
-            if (!kv[n]) {
-                j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            new_name(j, kv[n]);
-            sb_printf(&j->out, "%s ::= ", kv[n]);
-            key_literal(&j->out, r->valuestring);
-            sb_puts(&j->out, " json-ws \":\" json-ws json-value json-ws\n");
-            n++;
+            member_rule(j, kv[n++], r->valuestring, "json-value");
         }
     }
 
@@ -688,9 +678,6 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     sb_printf(&j->out, "%s ::= \"{\" json-ws %s-h0 \"}\"\n", name, name);
     rc = 0;
 out:
-    if (kv)
-        for (i = 0; i < cap; i++)
-            free(kv[i]);
     free(kv);
     free(keys);
     free(required);
