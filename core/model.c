@@ -34,20 +34,11 @@ struct fw_model {
 
 /* ---- small file helpers ---- */
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* Reads dir/name (at most 64 MiB). FW_ERR_NOT_FOUND when absent. */
 static fw_status read_small(const char *dir, const char *name, char **out, size_t *len,
                             fw_err *err)
 {
-    char *path = join(dir, name);
+    char *path = fw_path_join(dir, name);
     fw_status st;
 
     *out = NULL;
@@ -60,7 +51,7 @@ static fw_status read_small(const char *dir, const char *name, char **out, size_
 
 static int file_exists(const char *dir, const char *name)
 {
-    char *p = join(dir, name);
+    char *p = fw_path_join(dir, name);
     struct stat sb;
     int ok = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
     free(p);
@@ -417,7 +408,7 @@ static fw_status open_sidecars(fw_model *m, fw_err *err)
 static fw_status map_file(fw_model *m, const char *name, int32_t k, int32_t n, uint64_t *done,
                           fw_err *err)
 {
-    char *path = join(m->dir, name);
+    char *path = fw_path_join(m->dir, name);
     fw_st_file *f;
     fw_status st;
 

@@ -76,3 +76,12 @@ char *fw_read_file(const char *path, size_t *len)
         *len = n;
     return buf;
 }
+
+char *fw_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}

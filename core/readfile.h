@@ -17,4 +17,7 @@ fw_status fw_file_load(const char *path, size_t max, char **out, size_t *len, fw
  * the length in *len when len is not NULL. */
 char *fw_read_file(const char *path, size_t *len);
 
+/* "dir/name", malloc'd; NULL when out of memory. */
+char *fw_path_join(const char *dir, const char *name);
+
 #endif
