@@ -827,6 +827,17 @@ static int gen_typed(js *j, const cJSON *s, const char *t, const char *path, cha
 
 static int has(const cJSON *s, const char *k) { return cJSON_GetObjectItemCaseSensitive(s, k) != NULL; }
 
+/* NAME ::= body (the alternatives "a | b"; "" when none). */
+static void alt_rule(js *j, char name[32], const sb *body)
+{
+    new_name(j, name);
+    sb_printf(&j->out, "%s ::= ", name); /* body may be longer than sb_printf takes */
+    sb_puts(&j->out, body->d ? body->d : "\"\"");
+    sb_puts(&j->out, "\n");
+    if (body->oom)
+        j->out.oom = 1;
+}
+
 static int gen_alternatives(js *j, const cJSON *list, const char *kw, const char *path,
                             char name[32])
 {
@@ -847,12 +858,7 @@ static int gen_alternatives(js *j, const cJSON *list, const char *kw, const char
         sb_printf(&body, "%s%s", i ? " | " : "", alt);
         i++;
     }
-    new_name(j, name);
-    sb_printf(&j->out, "%s ::= ", name);
-    sb_puts(&j->out, body.d ? body.d : "\"\"");
-    sb_puts(&j->out, "\n");
-    if (body.oom)
-        j->out.oom = 1;
+    alt_rule(j, name, &body);
     free(body.d);
     return 0;
 }
@@ -960,14 +966,8 @@ static int gen(js *j, const cJSON *s, const char *path, char name[32])
                 }
                 sb_printf(&body, "%s%s", k++ ? " | " : "", alt);
             }
-            if (rc == 0) {
-                new_name(j, name);
-                sb_printf(&j->out, "%s ::= ", name);
-                sb_puts(&j->out, body.d ? body.d : "\"\"");
-                sb_puts(&j->out, "\n");
-                if (body.oom)
-                    j->out.oom = 1;
-            }
+            if (rc == 0)
+                alt_rule(j, name, &body);
             free(body.d);
         } else {
             rc = (fail(j, "'type' at %s must be a string or a non-empty array", P(path)), -1);
