@@ -444,21 +444,22 @@ static int m_dict(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int str
     return v_dict(e, l, j);
 }
 
+static void v_item_str(fw_api_errors *e, const fw_api_loc *l, const cJSON *j)
+{
+    const char *s;
+    v_str(e, l, j, &s);
+}
+
 static int m_list_str(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict,
                       void *out)
 {
-    const cJSON *c;
     int32_t n0 = e->n;
-    int i = 0, count;
+    int count;
 
     (void)strict, (void)out;
     if (!v_list(e, l, j))
         return 0;
-    for (c = j->child; c; c = c->next, i++) {
-        fw_api_loc k = at_idx(l, i);
-        const char *s;
-        v_str(e, &k, c, &s);
-    }
+    v_items(e, l, j, v_item_str);
     count = cJSON_GetArraySize(j);
     if (e->n == n0 && count > FW_CHAT_MAX_STOP)
         fw_api_errors_add(e, l, "too_long",
@@ -490,17 +491,15 @@ static int m_list_int(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int
 /* Nested models                                                            */
 
 /* ChatMessageContent: {type, text, image_url}. */
-static int m_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict)
+static void v_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j)
 {
     static const char *const fields[] = {"type", "text", "image_url", NULL};
     static const char *const url_fields[] = {"url", "detail", NULL};
-    int32_t n0 = e->n;
     const cJSON *v;
     const char *s;
 
-    (void)strict;
     if (!v_model(e, l, j, "ChatMessageContent"))
-        return 0;
+        return;
     req_str(e, l, j, "type");
     opt_key_str(e, l, j, "text");
     if (!is_null(v = get(j, "image_url"))) {
@@ -518,23 +517,17 @@ static int m_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j,
         }
     }
     v_extras(e, l, j, fields);
-    return e->n == n0;
 }
 
 static int m_list_parts(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict,
                         void *out)
 {
-    const cJSON *c;
     int32_t n0 = e->n;
-    int i = 0;
 
-    (void)out;
+    (void)strict, (void)out;
     if (!v_list(e, l, j))
         return 0;
-    for (c = j->child; c; c = c->next, i++) {
-        fw_api_loc k = at_idx(l, i);
-        m_content_part(e, &k, c, strict);
-    }
+    v_items(e, l, j, v_content_part);
     return e->n == n0;
 }
 
