@@ -270,9 +270,7 @@ int fwctl_generate(int argc, char **argv)
         st = step(&s, &tok, 1, n + (int32_t)i, 1, logits, &err);
     }
     if (st == FW_OK) {
-        char *json = cJSON_PrintUnformatted(root);
-        printf("%s\n", json);
-        free(json);
+        fwctl_print_json(root);
         rc = FWCTL_OK;
     } else {
         rc = fwctl_fail(FWCTL_EINPUT, "generate", "%s", err.msg[0] ? err.msg : "out of memory");
