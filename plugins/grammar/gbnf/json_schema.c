@@ -162,7 +162,7 @@ static fw_status fail(js *j, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    j->st = gb_err(j->err, FW_ERR_INVALID, "%s", msg);
+    j->st = fw_err_set(j->err, FW_ERR_INVALID, "%s", msg);
     return j->st;
 }
 
@@ -240,7 +240,7 @@ static int gen_ref(js *j, const cJSON *target, const char *path, char name[32])
         int cap = j->cap_refs ? j->cap_refs * 2 : 16;
         ref_memo *nr = realloc(j->refs, (size_t)cap * sizeof *nr);
         if (!nr)
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
         j->refs = nr;
         j->cap_refs = cap;
     }
@@ -346,13 +346,13 @@ static int gen_all_of(js *j, const cJSON *s, const cJSON *target, const char *pa
 {
     cJSON *merged = cJSON_CreateObject();
     if (!merged)
-        return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+        return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
     if (j->n_owned == j->cap_owned) {
         int cap = j->cap_owned ? j->cap_owned * 2 : 8;
         cJSON **no = realloc(j->owned, (size_t)cap * sizeof *no);
         if (!no) {
             cJSON_Delete(merged);
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
         }
         j->owned = no;
         j->cap_owned = cap;
@@ -612,7 +612,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     keys = calloc((size_t)cap, sizeof *keys);
     required = calloc((size_t)cap, sizeof *required);
     if (!kv || !keys || !required) {
-        j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
+        j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(p, props) {
@@ -917,7 +917,7 @@ static int gen(js *j, const cJSON *s, const char *path, char name[32])
     } else if ((it = cJSON_GetObjectItemCaseSensitive(s, "const"))) {
         char *text = cJSON_PrintUnformatted(it);
         if (!text)
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), j->depth--, -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), j->depth--, -1;
         new_name(j, name);
         sb_printf(&j->out, "%s ::= ", name);
         sb_literal(&j->out, text, strlen(text));
@@ -1003,14 +1003,14 @@ fw_status gb_json_schema_to_gbnf(const char *text, int any_object, char **out, f
         j.root = cJSON_ParseWithOpts(text ? text : "", &end, 1);
         if (!j.root) {
             free(j.out.d);
-            return gb_err(err, FW_ERR_INVALID, "json_schema: not valid JSON near offset %ld",
+            return fw_err_set(err, FW_ERR_INVALID, "json_schema: not valid JSON near offset %ld",
                           end && text ? (long)(end - text) : 0L);
         }
         if (gen(&j, j.root, "", top) == 0)
             sb_printf(&j.out, "root ::= json-ws %s json-ws\n", top);
     }
     if (j.st == FW_OK && j.out.oom)
-        j.st = gb_err(err, FW_ERR_NOMEM, "out of memory");
+        j.st = fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     for (i = 0; i < j.n_owned; i++)
         cJSON_Delete(j.owned[i]);
     free(j.owned);
