@@ -20,7 +20,9 @@ fw_status fw_file_load(const char *path, size_t max, char **out, size_t *len, fw
     if (!f)
         return fw_err_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "%s: %s", path,
                           strerror(errno));
-    if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    if (fstat(fileno(f), &sb) != 0)
+        sb.st_mode = 0; /* unknown: read it as a pipe */
+    if (S_ISDIR(sb.st_mode)) {
         fclose(f);
         return fw_err_set(err, FW_ERR_IO, "%s: is a directory", path);
     }
