@@ -444,21 +444,22 @@ static int m_dict(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int str
     return v_dict(e, l, j);
 }
 
+static void v_item_str(fw_api_errors *e, const fw_api_loc *l, const cJSON *j)
+{
+    const char *s;
+    v_str(e, l, j, &s);
+}
+
 static int m_list_str(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict,
                       void *out)
 {
-    const cJSON *c;
     int32_t n0 = e->n;
-    int i = 0, count;
+    int count;
 
     (void)strict, (void)out;
     if (!v_list(e, l, j))
         return 0;
-    for (c = j->child; c; c = c->next, i++) {
-        fw_api_loc k = at_idx(l, i);
-        const char *s;
-        v_str(e, &k, c, &s);
-    }
+    v_items(e, l, j, v_item_str);
     count = cJSON_GetArraySize(j);
     if (e->n == n0 && count > FW_CHAT_MAX_STOP)
         fw_api_errors_add(e, l, "too_long",
@@ -490,17 +491,15 @@ static int m_list_int(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int
 /* Nested models                                                            */
 
 /* ChatMessageContent: {type, text, image_url}. */
-static int m_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict)
+static void v_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j)
 {
     static const char *const fields[] = {"type", "text", "image_url", NULL};
     static const char *const url_fields[] = {"url", "detail", NULL};
-    int32_t n0 = e->n;
     const cJSON *v;
     const char *s;
 
-    (void)strict;
     if (!v_model(e, l, j, "ChatMessageContent"))
-        return 0;
+        return;
     req_str(e, l, j, "type");
     opt_key_str(e, l, j, "text");
     if (!is_null(v = get(j, "image_url"))) {
@@ -518,23 +517,17 @@ static int m_content_part(fw_api_errors *e, const fw_api_loc *l, const cJSON *j,
         }
     }
     v_extras(e, l, j, fields);
-    return e->n == n0;
 }
 
 static int m_list_parts(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int strict,
                         void *out)
 {
-    const cJSON *c;
     int32_t n0 = e->n;
-    int i = 0;
 
-    (void)out;
+    (void)strict, (void)out;
     if (!v_list(e, l, j))
         return 0;
-    for (c = j->child; c; c = c->next, i++) {
-        fw_api_loc k = at_idx(l, i);
-        m_content_part(e, &k, c, strict);
-    }
+    v_items(e, l, j, v_content_part);
     return e->n == n0;
 }
 
@@ -922,21 +915,22 @@ typedef struct vctx {
 
 typedef void (*field_fn)(vctx *c, const fw_api_loc *l, const cJSON *j);
 
-/* Typed optional scalars: j is NULL when absent. */
-static int opt_float(vctx *c, const fw_api_loc *l, const cJSON *j, double lo, double hi,
-                     double *out)
+/* Typed optional scalars: j is NULL when absent, null counts as absent.  A
+ * valid value lands in *out and marks bit (FW_CHAT_SET_*, or 0) in r->set. */
+static void opt_float(vctx *c, const fw_api_loc *l, const cJSON *j, double lo, double hi,
+                      float *out, uint32_t bit)
 {
-    if (is_null(j))
-        return 0;
-    return v_float(c->e, l, j, 0, out) && c_range(c->e, l, *out, lo, hi);
+    double d;
+    if (!is_null(j) && v_float(c->e, l, j, 0, &d) && c_range(c->e, l, d, lo, hi))
+        *out = (float)d, c->r->set |= bit;
 }
 
-static int opt_int(vctx *c, const fw_api_loc *l, const cJSON *j, double lo, double hi,
-                   int64_t *out)
+static void opt_int(vctx *c, const fw_api_loc *l, const cJSON *j, double lo, double hi,
+                    int64_t *out, uint32_t bit)
 {
-    if (is_null(j))
-        return 0;
-    return v_int(c->e, l, j, 0, out) && c_range(c->e, l, (double)*out, lo, hi);
+    int64_t i;
+    if (!is_null(j) && v_int(c->e, l, j, 0, &i) && c_range(c->e, l, (double)i, lo, hi))
+        *out = i, c->r->set |= bit;
 }
 
 static void opt_bool(vctx *c, const fw_api_loc *l, const cJSON *j, int *out)
@@ -1082,16 +1076,15 @@ static void f_response_format(vctx *c, const fw_api_loc *l, const cJSON *j)
 
 static void f_temperature(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, 0, 2, &d))
-        c->r->sampling.temperature = (float)d, c->r->set |= FW_CHAT_SET_TEMPERATURE;
+    opt_float(c, l, j, 0, 2, &c->r->sampling.temperature, FW_CHAT_SET_TEMPERATURE);
 }
 
 static void f_top_k(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    int64_t i;
-    if (opt_int(c, l, j, 0, 100, &i))
-        c->r->sampling.top_k = (int32_t)i, c->r->set |= FW_CHAT_SET_TOP_K;
+    int64_t i = -1;
+    opt_int(c, l, j, 0, 100, &i, FW_CHAT_SET_TOP_K);
+    if (i >= 0)
+        c->r->sampling.top_k = (int32_t)i;
 }
 
 static void f_str_field(vctx *c, const fw_api_loc *l, const cJSON *j) { opt_str(c, l, j); }
@@ -1122,67 +1115,48 @@ static void f_stop(vctx *c, const fw_api_loc *l, const cJSON *j)
 
 static void f_max_tokens(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    int64_t i;
-    if (opt_int(c, l, j, 0, BIG, &i))
-        c->r->max_tokens = i, c->r->set |= FW_CHAT_SET_MAX_TOKENS;
+    opt_int(c, l, j, 0, BIG, &c->r->max_tokens, FW_CHAT_SET_MAX_TOKENS);
 }
 
 static void f_top_p(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, 0, 1, &d))
-        c->r->sampling.top_p = (float)d, c->r->set |= FW_CHAT_SET_TOP_P;
+    opt_float(c, l, j, 0, 1, &c->r->sampling.top_p, FW_CHAT_SET_TOP_P);
 }
 
 static void f_min_p(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, 0, 1, &d))
-        c->r->sampling.min_p = (float)d, c->r->set |= FW_CHAT_SET_MIN_P;
+    opt_float(c, l, j, 0, 1, &c->r->sampling.min_p, FW_CHAT_SET_MIN_P);
 }
 
 static void f_typical_p(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, 0, 1, &d))
-        c->r->sampling.typical_p = (float)d, c->r->set |= FW_CHAT_SET_TYPICAL_P;
+    opt_float(c, l, j, 0, 1, &c->r->sampling.typical_p, FW_CHAT_SET_TYPICAL_P);
 }
 
 static void f_frequency_penalty(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, -2, 2, &d))
-        c->r->sampling.frequency_penalty = (float)d, c->r->set |= FW_CHAT_SET_FREQUENCY_PENALTY;
+    opt_float(c, l, j, -2, 2, &c->r->sampling.frequency_penalty, FW_CHAT_SET_FREQUENCY_PENALTY);
 }
 
 static void f_presence_penalty(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, -2, 2, &d))
-        c->r->sampling.presence_penalty = (float)d, c->r->set |= FW_CHAT_SET_PRESENCE_PENALTY;
+    opt_float(c, l, j, -2, 2, &c->r->sampling.presence_penalty, FW_CHAT_SET_PRESENCE_PENALTY);
 }
 
 static void f_repetition_penalty(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, 0, 2, &d))
-        c->r->sampling.repetition_penalty = (float)d,
-        c->r->set |= FW_CHAT_SET_REPETITION_PENALTY;
+    opt_float(c, l, j, 0, 2, &c->r->sampling.repetition_penalty, FW_CHAT_SET_REPETITION_PENALTY);
 }
 
 /* Mirostat: no documented range; finite values only. */
 static void f_mirostat_target(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, -1e30, 1e30, &d))
-        c->r->sampling.mirostat_target = (float)d, c->r->set |= FW_CHAT_SET_MIROSTAT;
+    opt_float(c, l, j, -1e30, 1e30, &c->r->sampling.mirostat_target, FW_CHAT_SET_MIROSTAT);
 }
 
 static void f_mirostat_lr(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    double d;
-    if (opt_float(c, l, j, -1e30, 1e30, &d))
-        c->r->sampling.mirostat_lr = (float)d;
+    opt_float(c, l, j, -1e30, 1e30, &c->r->sampling.mirostat_lr, 0);
 }
 
 static void f_seed(vctx *c, const fw_api_loc *l, const cJSON *j)
@@ -1204,9 +1178,7 @@ static void f_logprobs(vctx *c, const fw_api_loc *l, const cJSON *j)
 
 static void f_top_logprobs(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    int64_t i;
-    if (opt_int(c, l, j, 0, FW_MAX_TOP_LOGPROBS, &i))
-        c->v->top_logprobs = i;
+    opt_int(c, l, j, 0, FW_MAX_TOP_LOGPROBS, &c->v->top_logprobs, 0);
 }
 
 static void f_echo(vctx *c, const fw_api_loc *l, const cJSON *j)
@@ -1216,9 +1188,7 @@ static void f_echo(vctx *c, const fw_api_loc *l, const cJSON *j)
 
 static void f_echo_last(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    int64_t i;
-    if (opt_int(c, l, j, 0, BIG, &i))
-        c->r->echo_last = i;
+    opt_int(c, l, j, 0, BIG, &c->r->echo_last, 0);
 }
 
 static void f_ignore_eos(vctx *c, const fw_api_loc *l, const cJSON *j)
@@ -1333,9 +1303,7 @@ static void f_return_token_ids(vctx *c, const fw_api_loc *l, const cJSON *j)
 
 static void f_prompt_truncate_len(vctx *c, const fw_api_loc *l, const cJSON *j)
 {
-    int64_t i;
-    if (opt_int(c, l, j, 0, BIG, &i))
-        c->r->prompt_truncate_len = i;
+    opt_int(c, l, j, 0, BIG, &c->r->prompt_truncate_len, 0);
 }
 
 static void f_parallel_tool_calls(vctx *c, const fw_api_loc *l, const cJSON *j)

@@ -7,6 +7,7 @@
  * position. */
 #include "config.h"
 #include "err.h"
+#include "readfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -624,43 +625,13 @@ fw_status fw_config_load_string(const char *name, const char *text, size_t len,
 
 fw_status fw_config_load(const char *path, fw_config **out, fw_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    size_t len = 0, cap = 0, n;
+    char *text;
+    size_t len;
     fw_status st;
 
     *out = NULL;
-    if (!f)
-        return fw_err_set(err, FW_ERR_IO, "%s: %s", path, strerror(errno));
-    for (;;) {
-        if (cap - len < 4096) {
-            char *p;
-            if (cap > ((size_t)64 << 20)) {
-                free(text);
-                fclose(f);
-                return fw_err_set(err, FW_ERR_LIMIT, "%s: config file larger than 64 MiB", path);
-            }
-            cap = cap ? cap * 2 : 8192;
-            p = realloc(text, cap);
-            if (!p) {
-                free(text);
-                fclose(f);
-                return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
-            }
-            text = p;
-        }
-        n = fread(text + len, 1, cap - len - 1, f);
-        len += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        free(text);
-        fclose(f);
-        return fw_err_set(err, FW_ERR_IO, "%s: read error", path);
-    }
-    fclose(f);
-    text[len] = '\0';
+    if ((st = fw_file_load(path, (size_t)64 << 20, &text, &len, err)))
+        return st;
     st = fw_config_load_string(path, text, len, out, err);
     free(text);
     return st;

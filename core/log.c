@@ -130,11 +130,5 @@ fw_status fw_log_reopen(fw_err *err)
 
 void fw_log_close(void)
 {
-    pthread_mutex_lock(&g_log.lock);
-    if (g_log.file)
-        fclose(g_log.file);
-    free(g_log.path);
-    g_log.file = NULL;
-    g_log.path = NULL;
-    pthread_mutex_unlock(&g_log.lock);
+    (void)fw_log_open(NULL, NULL); /* back to stderr: cannot fail */
 }

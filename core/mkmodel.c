@@ -14,6 +14,7 @@
 #include "hf_config.h"
 #include "log.h"
 #include "model.h"
+#include "readfile.h"
 #include "safetensors.h"
 #include "st_writer.h"
 
@@ -245,41 +246,17 @@ static out_tensor *out_add(out_list *l, const char *name, uint32_t dtype, int32_
     return t;
 }
 
-/* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
-static char *read_all(const char *path, size_t *len)
+/* dir/name in memory, NUL-terminated; NULL when it cannot be read. */
+static char *read_in(const char *dir, const char *name, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        if (fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = '\0';
-            *len = (size_t)n;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    char *path = fw_path_join(dir, name), *text = path ? fw_read_file(path, len) : NULL;
+    free(path);
+    return text;
 }
 
 static fw_status write_text(const char *dir, const char *name, const char *text, fw_err *err)
 {
-    char *path = path_join(dir, name);
+    char *path = fw_path_join(dir, name);
     FILE *f = path ? fopen(path, "wb") : NULL;
     fw_status st = FW_OK;
     if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0)
@@ -303,7 +280,7 @@ static fw_status write_json(const char *dir, const char *name, const cJSON *j, f
 
 static void remove_in(const char *dir, const char *name)
 {
-    char *p = path_join(dir, name);
+    char *p = fw_path_join(dir, name);
     if (p)
         remove(p);
     free(p);
@@ -345,7 +322,7 @@ static fw_status write_tensors(const char *dir, const out_list *l, uint64_t shar
             snprintf(name, sizeof name, "model.safetensors");
         else
             snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, n_shards);
-        path = path_join(dir, name);
+        path = fw_path_join(dir, name);
         st = path ? fw_st_writer_create(path, &w, err) : fw_err_set(err, FW_ERR_NOMEM, "oom");
         for (; i < l->n && shard_of[i] == s && !st; i++) {
             st = fw_st_writer_add(w, l->t[i].name, l->t[i].dtype, l->t[i].n_dims, l->t[i].shape,
@@ -432,16 +409,13 @@ static int32_t max_id_in(const cJSON *obj_of_ids, int by_key)
 
 static fw_status read_tokenizer(const char *dir, tok_facts *tf, fw_err *err)
 {
-    char *path, *text;
+    char *text;
     size_t len;
     int32_t mx = -1;
 
     tf->n_vocab = 0;
     tf->bos = tf->eos = tf->pad = tf->extra_eos = -1;
-    path = path_join(dir, "tokenizer.json");
-    text = path ? read_all(path, &len) : NULL;
-    free(path);
-    if (text) {
+    if ((text = read_in(dir, "tokenizer.json", &len))) {
         cJSON *root = cJSON_ParseWithLength(text, len), *model, *added, *e;
         free(text);
         if (!root)
@@ -458,8 +432,7 @@ static fw_status read_tokenizer(const char *dir, tok_facts *tf, fw_err *err)
     } else {
         /* tiktoken.model: one "base64 rank" per line. */
         FILE *f;
-        char line[1024];
-        path = path_join(dir, "tiktoken.model");
+        char line[1024], *path = fw_path_join(dir, "tiktoken.model");
         f = path ? fopen(path, "r") : NULL;
         free(path);
         if (!f)
@@ -473,10 +446,7 @@ static fw_status read_tokenizer(const char *dir, tok_facts *tf, fw_err *err)
         }
         fclose(f);
     }
-    path = path_join(dir, "tokenizer_config.json");
-    text = path ? read_all(path, &len) : NULL;
-    free(path);
-    if (text) {
+    if ((text = read_in(dir, "tokenizer_config.json", &len))) {
         fw_hf_tok_config tc;
         cJSON *root = cJSON_ParseWithLength(text, len), *dec, *e;
         if (fw_hf_tok_config_parse(text, len, &tc, err) == FW_OK) {
@@ -509,7 +479,7 @@ static fw_status copy_tokenizer(const char *from, const char *to, fw_err *err)
         "tokenization_kimi.py",
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char *src = path_join(from, names[i]), *dst = path_join(to, names[i]);
+        char *src = fw_path_join(from, names[i]), *dst = fw_path_join(to, names[i]);
         FILE *in = src ? fopen(src, "rb") : NULL, *out;
         char buf[1 << 16];
         size_t n;
@@ -952,13 +922,11 @@ static int ends_with(const char *s, const char *suffix)
 /* Copies the side files and writes config.json with quantization_config set or removed. */
 static fw_status copy_folder_meta(const char *from, const char *to, int quantize, fw_err *err)
 {
-    char *path = path_join(from, "config.json"), *text = NULL;
     size_t len = 0;
+    char *text = read_in(from, "config.json", &len);
     cJSON *cfg;
     fw_status st;
 
-    text = path ? read_all(path, &len) : NULL;
-    free(path);
     if (!text)
         return fw_err_set(err, FW_ERR_IO, "%s/config.json: cannot read", from);
     cfg = cJSON_ParseWithLength(text, len);
@@ -981,9 +949,7 @@ static fw_status copy_folder_meta(const char *from, const char *to, int quantize
     cJSON_Delete(cfg);
     if (!st) {
         /* generation_config.json and tokenizer files travel unchanged. */
-        char *src = path_join(from, "generation_config.json");
-        char *g = src ? read_all(src, &len) : NULL;
-        free(src);
+        char *g = read_in(from, "generation_config.json", &len);
         if (g)
             st = write_text(to, "generation_config.json", g, err);
         free(g);

@@ -2,7 +2,6 @@
  * safetensors, tensor views, and the per-architecture tensor checks. */
 #include "model.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include "err.h"
 #include "hf_config.h"
 #include "log.h"
+#include "readfile.h"
 #include "safetensors.h"
 
 #define MAX_EOS 32
@@ -34,58 +34,24 @@ struct fw_model {
 
 /* ---- small file helpers ---- */
 
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* Reads dir/name (at most 64 MiB). FW_ERR_NOT_FOUND when absent. */
 static fw_status read_small(const char *dir, const char *name, char **out, size_t *len,
                             fw_err *err)
 {
-    char *path = join(dir, name), *buf = NULL;
-    FILE *f;
-    long n;
+    char *path = fw_path_join(dir, name);
+    fw_status st;
 
     *out = NULL;
     if (!path)
         return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
-    f = fopen(path, "rb");
-    if (!f) {
-        fw_status st = errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO;
-        fw_err_set(err, st, "%s: %s", path, strerror(errno));
-        free(path);
-        return st;
-    }
-    if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (64L << 20) || fseek(f, 0, SEEK_SET)) {
-        fclose(f);
-        fw_err_set(err, FW_ERR_INVALID, "%s: unreadable or larger than 64 MiB", path);
-        free(path);
-        return FW_ERR_INVALID;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        fw_err_set(err, FW_ERR_IO, "%s: read failed", path);
-        free(path);
-        return FW_ERR_IO;
-    }
-    buf[n] = '\0';
-    fclose(f);
+    st = fw_file_load(path, (size_t)64 << 20, out, len, err);
     free(path);
-    *out = buf;
-    *len = (size_t)n;
-    return FW_OK;
+    return st;
 }
 
 static int file_exists(const char *dir, const char *name)
 {
-    char *p = join(dir, name);
+    char *p = fw_path_join(dir, name);
     struct stat sb;
     int ok = p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
     free(p);
@@ -442,7 +408,7 @@ static fw_status open_sidecars(fw_model *m, fw_err *err)
 static fw_status map_file(fw_model *m, const char *name, int32_t k, int32_t n, uint64_t *done,
                           fw_err *err)
 {
-    char *path = join(m->dir, name);
+    char *path = fw_path_join(m->dir, name);
     fw_st_file *f;
     fw_status st;
 

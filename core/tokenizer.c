@@ -3,53 +3,17 @@
 #include "tokenizer_int.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "err.h"
+#include "readfile.h"
 
 /* ByteLevel's own split when use_regex is true (GPT-2). */
 static const char gpt2_pattern[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-
-/* ------------------------------------------------------------------ files */
-
-fw_status fw_tok_read_file(const char *path, char **data, size_t *len, fw_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat st;
-    char *buf;
-
-    if (!f)
-        return fw_err_set(err, errno == ENOENT ? FW_ERR_NOT_FOUND : FW_ERR_IO, "%s: %s", path,
-                          strerror(errno));
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return fw_err_set(err, FW_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((uint64_t)st.st_size > (uint64_t)1 << 32) {
-        fclose(f);
-        return fw_err_set(err, FW_ERR_LIMIT, "%s: larger than 4 GiB", path);
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        fclose(f);
-        return fw_err_set(err, FW_ERR_NOMEM, "%s: out of memory", path);
-    }
-    if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        free(buf);
-        fclose(f);
-        return fw_err_set(err, FW_ERR_IO, "%s: read error", path);
-    }
-    fclose(f);
-    buf[st.st_size] = '\0';
-    *data = buf;
-    *len = (size_t)st.st_size;
-    return FW_OK;
-}
 
 /* ------------------------------------------------------------------ load */
 
@@ -735,7 +699,7 @@ static fw_status load_json(fw_tokenizer *t, const char *path, fw_err *err)
     memset(&L, 0, sizeof L);
     L.t = t;
     L.path = path;
-    st = fw_tok_read_file(path, &data, &len, err);
+    st = fw_file_load(path, FW_TOK_MAX_FILE, &data, &len, err);
     if (st != FW_OK)
         return st;
     root = cJSON_ParseWithLengthOpts(data, len, &end, 0);

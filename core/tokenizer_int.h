@@ -135,7 +135,7 @@ const char *fw_tok_unicode_extra(const char *name, size_t len);
 /* tiktoken.model + tokenizer_config.json (Kimi K2). */
 fw_status fw_tok_load_tiktoken(fw_tokenizer *t, const char *dir, fw_err *err);
 
-/* Reads a whole file (malloc'd, NUL-terminated). */
-fw_status fw_tok_read_file(const char *path, char **data, size_t *len, fw_err *err);
+/* The largest tokenizer file read (fw_file_load). */
+#define FW_TOK_MAX_FILE ((size_t)4 << 30)
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "readfile.h"
 
 #define KIMI_RESERVED 256
 
@@ -199,7 +200,7 @@ static fw_status load_specials(fw_tokenizer *t, const char *dir, int32_t n_base,
     fw_status st;
 
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    st = fw_tok_read_file(path, &data, &len, err);
+    st = fw_file_load(path, FW_TOK_MAX_FILE, &data, &len, err);
     if (st == FW_ERR_NOT_FOUND)
         st = FW_OK;   /* no config: only the reserved names */
     else if (st != FW_OK)
@@ -270,7 +271,7 @@ fw_status fw_tok_load_tiktoken(fw_tokenizer *t, const char *dir, fw_err *err)
     fw_status st;
 
     snprintf(path, sizeof path, "%s/tiktoken.model", dir);
-    st = fw_tok_read_file(path, &data, &len, err);
+    st = fw_file_load(path, FW_TOK_MAX_FILE, &data, &len, err);
     if (st != FW_OK)
         return st;
     st = parse_ranks(t, path, data, len, err);

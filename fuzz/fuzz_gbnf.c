@@ -1,22 +1,11 @@
 /* fuzz/fuzz_gbnf.c -- libFuzzer target: the GBNF parser of the gbnf grammar
  * plugin, through its vtable (compile, matcher, fill_mask, accept_*).
- * Input: grammar text, optionally followed by a NUL and bytes that steer the
- * matcher (odd length: a token walk over fill_mask; even: accept_bytes). */
+ * Input: grammar text, then the matcher walk of fuzz_grammar_common.h. */
 #include "fuzz_grammar_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *split = memchr(data, 0, size);
-    size_t glen = split ? (size_t)(split - data) : size;
-    char *text = malloc(glen + 1);
-
-    if (!text)
-        return 0;
-    memcpy(text, data, glen);
-    text[glen] = '\0';
-    fz_grammar_run(FW_GRAMMAR_GBNF, text, split ? split + 1 : NULL, split ? size - glen - 1 : 0);
-    free(text);
-    return 0;
+    return fz_grammar_input(FW_GRAMMAR_GBNF, data, size);
 }

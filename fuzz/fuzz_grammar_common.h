@@ -1,7 +1,9 @@
 /* fuzz/fuzz_grammar_common.h -- shared by fuzz_gbnf.c and fuzz_json_schema.c:
  * compile() through the gbnf plugin's vtable against a small vocabulary
  * (the 256 single bytes, a few words, one eos), then walk a matcher with
- * fill_mask / accept_token / accept_bytes. */
+ * fill_mask / accept_token / accept_bytes.
+ * Input: source text, optionally followed by a NUL and bytes that steer the
+ * matcher (odd length: a token walk over fill_mask; even: accept_bytes). */
 #ifndef FW_FUZZ_GRAMMAR_COMMON_H
 #define FW_FUZZ_GRAMMAR_COMMON_H
 
@@ -100,6 +102,22 @@ static void fz_grammar_run(uint32_t source, const char *text, const uint8_t *wal
     (void)vt->is_accepting(m);
     vt->matcher_free(m);
     vt->grammar_free(g);
+}
+
+/* One fuzz input (see the top): split at the first NUL, then fz_grammar_run. */
+static int fz_grammar_input(uint32_t source, const uint8_t *data, size_t size)
+{
+    const uint8_t *split = memchr(data, 0, size);
+    size_t glen = split ? (size_t)(split - data) : size;
+    char *text = malloc(glen + 1);
+
+    if (!text)
+        return 0;
+    memcpy(text, data, glen);
+    text[glen] = '\0';
+    fz_grammar_run(source, text, split ? split + 1 : NULL, split ? size - glen - 1 : 0);
+    free(text);
+    return 0;
 }
 
 #endif

@@ -1,11 +1,14 @@
 /* tests/test_config.c -- YAML config: valid files, every kind of error with
  * its line and column, typed getters, sizes. */
 #include "config.h"
+#include "readfile.h"
 #include "testutil.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static fw_status load(const char *text, fw_config **c, fw_err *err)
 {
@@ -118,6 +121,42 @@ START_TEST(test_broken_fixture_file)
 }
 END_TEST
 
+/* fw_file_load, the reader behind the config: limit, pipes, the error codes. */
+START_TEST(test_file_load)
+{
+    char path[4096], *text;
+    size_t len;
+    int fd[2];
+    fw_err err = {0};
+
+    snprintf(path, sizeof path, "%s/etc/fireworksd.yaml", fw_test_srcdir());
+    ck_assert_int_eq(fw_file_load(path, 1u << 20, &text, &len, &err), FW_OK);
+    ck_assert_uint_eq(strlen(text), len);
+    ck_assert_int_gt(len, 100);
+    free(text);
+    /* exactly max bytes is fine, one more is the limit */
+    ck_assert_int_eq(fw_file_load(path, len, &text, &len, &err), FW_OK);
+    free(text);
+    ck_assert_int_eq(fw_file_load(path, len - 1, &text, &len, &err), FW_ERR_LIMIT);
+    ck_assert_ptr_null(text);
+    ck_assert_msg(strstr(err.msg, "larger than"), "%s", err.msg);
+    ck_assert_int_eq(fw_file_load("/nonexistent/x", 100, &text, &len, &err), FW_ERR_NOT_FOUND);
+    ck_assert_int_eq(fw_file_load(fw_test_srcdir(), 100, &text, &len, &err), FW_ERR_IO);
+    ck_assert_msg(strstr(err.msg, "is a directory"), "%s", err.msg);
+    /* a pipe: no size up front, read until its end (past the first 4 KiB) */
+    ck_assert_int_eq(pipe(fd), 0);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(write(fd[1], "0123456789", 10), 10);
+    close(fd[1]);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd[0]);
+    ck_assert_int_eq(fw_file_load(path, 1u << 20, &text, &len, &err), FW_OK);
+    close(fd[0]);
+    ck_assert_uint_eq(len, 10000);
+    ck_assert_int_eq(memcmp(text + 9990, "0123456789", 11), 0);
+    free(text);
+}
+END_TEST
+
 START_TEST(test_empty_and_defaults)
 {
     fw_config *c = NULL;
@@ -153,6 +192,7 @@ int main(void)
     tcase_add_test(tc, test_values_and_defaults);
     tcase_add_test(tc, test_errors_with_positions);
     tcase_add_test(tc, test_broken_fixture_file);
+    tcase_add_test(tc, test_file_load);
     tcase_add_test(tc, test_empty_and_defaults);
     tcase_add_test(tc, test_sizes);
     suite_add_tcase(s, tc);

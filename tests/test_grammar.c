@@ -928,28 +928,6 @@ END_TEST
 
 /* ---- fwctl grammar ---- */
 
-static int run_fwctl(const char *args, const char *input, char *out, size_t out_len)
-{
-    char cmd[4096], inpath[] = "/tmp/fw_gram_in_XXXXXX";
-    int fd = mkstemp(inpath), status;
-    FILE *p;
-    size_t n;
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, input, strlen(input)), (ssize_t)strlen(input));
-    close(fd);
-    snprintf(cmd, sizeof cmd,
-             "FIREWORKSD_PLUGIN_PATH=%s/plugins/grammar/gbnf/.libs %s/fwctl grammar %s < %s "
-             "2>/dev/null", fw_test_builddir(), fw_test_builddir(), args, inpath);
-    p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    status = pclose(p);
-    unlink(inpath);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 START_TEST(test_fwctl_grammar)
 {
     char fwctl[4096], gpath[] = "/tmp/fw_gram_g_XXXXXX", spath[] = "/tmp/fw_gram_s_XXXXXX",
@@ -957,38 +935,38 @@ START_TEST(test_fwctl_grammar)
     static const char gbnf[] = "root ::= \"a\" [0-9]+\n";
     static const char schema[] = "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":"
                                  "\"integer\"}},\"required\":[\"x\"]}";
-    int fd;
 
     snprintf(fwctl, sizeof fwctl, "%s/fwctl", fw_test_builddir());
     if (access(fwctl, X_OK) != 0) {
         fw_test_skip("fwctl not built");
         return;
     }
-    fd = mkstemp(gpath);
-    ck_assert_int_eq(write(fd, gbnf, strlen(gbnf)), (ssize_t)strlen(gbnf));
-    close(fd);
-    fd = mkstemp(spath);
-    ck_assert_int_eq(write(fd, schema, strlen(schema)), (ssize_t)strlen(schema));
-    close(fd);
-    fd = mkstemp(bpath);
-    ck_assert_int_eq(write(fd, "root ::= (", 10), 10);
-    close(fd);
+    snprintf(fwctl, sizeof fwctl, "%s/plugins/grammar/gbnf/.libs", fw_test_builddir());
+    setenv("FIREWORKSD_PLUGIN_PATH", fwctl, 1);
+    fw_test_write_tmp(gpath, gbnf);
+    fw_test_write_tmp(spath, schema);
+    fw_test_write_tmp(bpath, "root ::= (");
 
     snprintf(args, sizeof args, "--gbnf %s", gpath);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"a12\"}\n{\"text\": \"a\"}\n{\"text\": \"b1\"}\n",
-                               out, sizeof out), 0);
+    ck_assert_int_eq(fw_test_fwctl("grammar", args,
+                                   "{\"text\": \"a12\"}\n{\"text\": \"a\"}\n"
+                                   "{\"text\": \"b1\"}\n",
+                                   out, sizeof out),
+                     0);
     ck_assert_str_eq(out, "{\"accepted\": true}\n{\"accepted\": false}\n{\"accepted\": false}\n");
     snprintf(args, sizeof args, "--json-schema %s", spath);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"{\\\"x\\\": 3}\"}\n{\"text\": \"{}\"}\n", out,
-                               sizeof out), 0);
+    ck_assert_int_eq(fw_test_fwctl("grammar", args,
+                                   "{\"text\": \"{\\\"x\\\": 3}\"}\n{\"text\": \"{}\"}\n", out,
+                                   sizeof out),
+                     0);
     ck_assert_str_eq(out, "{\"accepted\": true}\n{\"accepted\": false}\n");
     snprintf(args, sizeof args, "--gbnf %s", bpath);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"a\"}\n", out, sizeof out), 1);
-    ck_assert_int_eq(run_fwctl("", "", out, sizeof out), 2);
+    ck_assert_int_eq(fw_test_fwctl("grammar", args, "{\"text\": \"a\"}\n", out, sizeof out), 1);
+    ck_assert_int_eq(fw_test_fwctl("grammar", "", "", out, sizeof out), 2);
     snprintf(args, sizeof args, "--gbnf %s --json-schema %s", gpath, spath);
-    ck_assert_int_eq(run_fwctl(args, "", out, sizeof out), 2);
+    ck_assert_int_eq(fw_test_fwctl("grammar", args, "", out, sizeof out), 2);
     snprintf(args, sizeof args, "--gbnf %s", gpath);
-    ck_assert_int_eq(run_fwctl(args, "not json\n", out, sizeof out), 1);
+    ck_assert_int_eq(fw_test_fwctl("grammar", args, "not json\n", out, sizeof out), 1);
     unlink(gpath);
     unlink(spath);
     unlink(bpath);

@@ -772,29 +772,6 @@ END_TEST
 
 /* ------------------------------------------------------------ fwctl CLI */
 
-/* Runs fwctl with stdin from a string; returns the exit code, output in out. */
-static int run_fwctl(const char *args, const char *input, char *out, size_t out_cap)
-{
-    char in_path[600], out_path[600], cmd[2048];
-    FILE *f;
-    int rc;
-    size_t n;
-
-    make_dir("cli");
-    snprintf(in_path, sizeof in_path, "%s/cli/in.jsonl", tmp_root);
-    snprintf(out_path, sizeof out_path, "%s/cli/out.jsonl", tmp_root);
-    write_file(tmp_root, "cli/in.jsonl", input, strlen(input));
-    snprintf(cmd, sizeof cmd, "%s/fwctl tokenize %s < %s > %s 2>/dev/null", fw_test_builddir(),
-             args, in_path, out_path);
-    rc = system(cmd);
-    f = fopen(out_path, "rb");
-    n = f ? fread(out, 1, out_cap - 1, f) : 0;
-    if (f)
-        fclose(f);
-    out[n] = '\0';
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 START_TEST(fwctl_tokenize)
 {
     char fwctl[600], args[1024], out[8192];
@@ -806,23 +783,30 @@ START_TEST(fwctl_tokenize)
     if (!q && fw_test_skip("fixtures absent"))
         return;
     snprintf(args, sizeof args, "--tokenizer %s", q);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"Hello, world!\"}\n{\"text\": \"<|im_end|>\"}\n",
-                               out, sizeof out), 0);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", args,
+                                   "{\"text\": \"Hello, world!\"}\n{\"text\": \"<|im_end|>\"}\n",
+                                   out, sizeof out),
+                     0);
     ck_assert_str_eq(out, "{\"ids\": [9707, 11, 1879, 0], \"decoded\": \"Hello, world!\"}\n"
                           "{\"ids\": [151645], \"decoded\": \"<|im_end|>\"}\n");
     /* A NUL inside the text survives. */
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"a\\u0000b\"}\n", out, sizeof out), 0);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", args, "{\"text\": \"a\\u0000b\"}\n", out,
+                                   sizeof out),
+                     0);
     ck_assert_str_eq(out, "{\"ids\": [64, 188, 65], \"decoded\": \"a\\u0000b\"}\n");
     snprintf(args, sizeof args, "--tokenizer %s --plain", q);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": \"<|im_end|>\"}\n", out, sizeof out), 0);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", args, "{\"text\": \"<|im_end|>\"}\n", out,
+                                   sizeof out),
+                     0);
     ck_assert(strstr(out, "151645") == NULL);
     ck_assert_ptr_nonnull(strstr(out, "\"decoded\": \"<|im_end|>\""));
     snprintf(args, sizeof args, "--tokenizer %s", q);
-    ck_assert_int_eq(run_fwctl(args, "{\"text\": 5}\n", out, sizeof out), 1);
-    ck_assert_int_eq(run_fwctl(args, "not json\n", out, sizeof out), 1);
-    ck_assert_int_eq(run_fwctl("--tokenizer /nonexistent", "", out, sizeof out), 1);
-    ck_assert_int_eq(run_fwctl("", "", out, sizeof out), 2);
-    ck_assert_int_eq(run_fwctl("--bogus", "", out, sizeof out), 2);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", args, "{\"text\": 5}\n", out, sizeof out), 1);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", args, "not json\n", out, sizeof out), 1);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", "--tokenizer /nonexistent", "", out, sizeof out),
+                     1);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", "", "", out, sizeof out), 2);
+    ck_assert_int_eq(fw_test_fwctl("tokenize", "--bogus", "", out, sizeof out), 2);
 }
 END_TEST
 

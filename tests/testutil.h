@@ -17,6 +17,14 @@ const char *fw_test_builddir(void);
 int fw_test_skip(const char *why);
 /* Reads a whole file (malloc'd, NUL-terminated); NULL on error. */
 char *fw_test_read_file(const char *path, size_t *len);
+/* Writes text to a new temporary file made from tmpl ("/tmp/x_XXXXXX", the
+ * name filled in); the caller unlinks it. */
+void fw_test_write_tmp(char *tmpl, const char *text);
+/* Runs the built `fwctl SUB ARGS` with input on stdin; its stdout lands in
+ * out (NUL-terminated, cut at out_len - 1), stderr is dropped.  Returns the
+ * exit code, -1 when it did not exit. */
+int fw_test_fwctl(const char *sub, const char *args, const char *input, char *out,
+                  size_t out_len);
 /* Runs one suite with a verbose runner; returns the process exit status. */
 int fw_test_run(Suite *s);
 

@@ -24,6 +24,13 @@ int fwctl_grammar(int argc, char **argv);
  * stripped); returns its length, or -1 at end of input. */
 long fwctl_getline(FILE *f, char **line, size_t *cap);
 
+/* Prints o as one line of JSON on stdout (nothing when out of memory). */
+struct cJSON;
+void fwctl_print_json(const struct cJSON *o);
+
+/* Prints {"key": "val"} as one line of JSON on stdout. */
+void fwctl_print_str(const char *key, const char *val);
+
 /* Prints "fwctl CMD: message" to stderr and returns code. */
 int fwctl_fail(int code, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -71,6 +71,7 @@ int fwctl_grammar(int argc, char **argv)
     fw_grammar *g = NULL;
     fw_err err = {0};
     char *text;
+    size_t len;
     int i, rc;
 
     for (i = 1; i < argc; i++) {
@@ -89,9 +90,8 @@ int fwctl_grammar(int argc, char **argv)
     }
     if (!path)
         return fwctl_fail(FWCTL_EUSAGE, "grammar", "%s", USAGE);
-    text = fw_read_file(path, NULL);
-    if (!text)
-        return fwctl_fail(FWCTL_EINPUT, "grammar", "cannot read %s", path);
+    if (fw_file_load(path, (size_t)64 << 20, &text, &len, &err) != FW_OK)
+        return fwctl_fail(FWCTL_EINPUT, "grammar", "%s", err.msg);
 
     if (fw_registry_create(&reg, &err) != FW_OK ||
         fw_registry_load_default(reg, NULL, &err) != FW_OK) {

@@ -192,6 +192,25 @@ static int check_ids(const char *cmd, const session *s, const int32_t *ids, int3
     return FWCTL_OK;
 }
 
+/* Options, ids and a session with room for the ids and max_tokens more;
+ * on failure nothing is left to release. */
+static int begin(const char *cmd, int argc, char **argv, args *a, session *s, int32_t **ids,
+                 int32_t *n)
+{
+    int rc;
+
+    if ((rc = parse_args(cmd, argc, argv, a)))
+        return rc;
+    if ((*n = parse_ids(a->ids, ids)) <= 0)
+        return fwctl_fail(FWCTL_EUSAGE, cmd, "--ids: expected comma-separated ids");
+    if ((rc = session_open(cmd, a, *n + (a->max_tokens > 0 ? (int32_t)a->max_tokens : 0), s)) ||
+        (rc = check_ids(cmd, s, *ids, *n))) {
+        session_close(s);
+        free(*ids);
+    }
+    return rc;
+}
+
 int fwctl_logits(int argc, char **argv)
 {
     args a;
@@ -200,15 +219,8 @@ int fwctl_logits(int argc, char **argv)
     int rc;
     fw_err err = {0};
 
-    if ((rc = parse_args("logits", argc, argv, &a)))
+    if ((rc = begin("logits", argc, argv, &a, &s, &ids, &n)))
         return rc;
-    if ((n = parse_ids(a.ids, &ids)) <= 0)
-        return fwctl_fail(FWCTL_EUSAGE, "logits", "--ids: expected comma-separated ids");
-    if ((rc = session_open("logits", &a, n, &s)) || (rc = check_ids("logits", &s, ids, n))) {
-        session_close(&s);
-        free(ids);
-        return rc;
-    }
     const int32_t V = s.desc->vocab_size;
     float *logits = malloc((size_t)n * (size_t)V * sizeof(float));
     fw_status st = logits ? FW_OK : FW_ERR_NOMEM;
@@ -246,16 +258,8 @@ int fwctl_generate(int argc, char **argv)
     int rc;
     fw_err err = {0};
 
-    if ((rc = parse_args("generate", argc, argv, &a)))
+    if ((rc = begin("generate", argc, argv, &a, &s, &ids, &n)))
         return rc;
-    if ((n = parse_ids(a.ids, &ids)) <= 0)
-        return fwctl_fail(FWCTL_EUSAGE, "generate", "--ids: expected comma-separated ids");
-    if ((rc = session_open("generate", &a, n + (int32_t)a.max_tokens, &s)) ||
-        (rc = check_ids("generate", &s, ids, n))) {
-        session_close(&s);
-        free(ids);
-        return rc;
-    }
     const int32_t V = s.desc->vocab_size, *eos = fw_model_eos_ids(s.model, &n_eos);
     float *logits = malloc((size_t)V * sizeof(float));
     cJSON *root = cJSON_CreateObject(), *out = cJSON_AddArrayToObject(root, "ids");
@@ -270,9 +274,7 @@ int fwctl_generate(int argc, char **argv)
         st = step(&s, &tok, 1, n + (int32_t)i, 1, logits, &err);
     }
     if (st == FW_OK) {
-        char *json = cJSON_PrintUnformatted(root);
-        printf("%s\n", json);
-        free(json);
+        fwctl_print_json(root);
         rc = FWCTL_OK;
     } else {
         rc = fwctl_fail(FWCTL_EINPUT, "generate", "%s", err.msg[0] ? err.msg : "out of memory");

@@ -52,7 +52,6 @@ static fw_status on_event(void *ctx, const fw_parse_event *ev)
 static void print_result(parse_out *o)
 {
     cJSON *r = cJSON_CreateObject(), *c;
-    char *s;
     int i = 0;
 
     cJSON_AddStringToObject(r, "content", o->content.len ? o->content.data : "");
@@ -67,23 +66,8 @@ static void print_result(parse_out *o)
     }
     cJSON_AddItemToObject(r, "tool_calls", o->calls);
     o->calls = NULL;
-    s = cJSON_PrintUnformatted(r);
-    if (s)
-        puts(s);
-    free(s);
+    fwctl_print_json(r);
     cJSON_Delete(r);
-}
-
-static void print_error(const char *msg)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *s;
-    cJSON_AddStringToObject(o, "error", msg);
-    s = cJSON_PrintUnformatted(o);
-    if (s)
-        puts(s);
-    free(s);
-    cJSON_Delete(o);
 }
 
 /* Parses one request line and prints its result or error. */
@@ -101,7 +85,7 @@ static void parse_line(const fw_template_vtable *vt, fw_template *t, const char 
     in = cJSON_GetObjectItemCaseSensitive(req, "input");
     if (!cJSON_IsString(in)) {
         cJSON_Delete(req);
-        print_error("input: expected a string");
+        fwctl_print_str("error", "input: expected a string");
         return;
     }
     opts = cJSON_CreateObject();
@@ -115,7 +99,7 @@ static void parse_line(const fw_template_vtable *vt, fw_template *t, const char 
     memset(&o, 0, sizeof o);
     o.calls = cJSON_CreateArray();
     if (vt->parser_new(t, oj, &p, &err) != FW_OK) {
-        print_error(err.msg);
+        fwctl_print_str("error", err.msg);
     } else {
         n = strlen(in->valuestring);
         if (chunk == 0)
@@ -128,7 +112,7 @@ static void parse_line(const fw_template_vtable *vt, fw_template *t, const char 
         if (st == FW_OK)
             print_result(&o);
         else
-            print_error(err.msg[0] ? err.msg : "parse failed");
+            fwctl_print_str("error", err.msg[0] ? err.msg : "parse failed");
         vt->parser_free(p);
     }
     for (i = 0; i < (size_t)o.ncalls; i++)

@@ -23,18 +23,6 @@ static fw_status on_special(void *ctx, const char *tok)
     return FW_OK;
 }
 
-static void print_obj(const char *key, const char *val)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *s;
-    cJSON_AddStringToObject(o, key, val);
-    s = cJSON_PrintUnformatted(o);
-    if (s)
-        puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
 int fwctl_render(int argc, char **argv)
 {
     const char *tname = NULL, *date = NULL, *plugin, *variant;
@@ -74,7 +62,7 @@ int fwctl_render(int argc, char **argv)
         req = cJSON_Parse(line);
         if (!cJSON_IsObject(req)) {
             cJSON_Delete(req);
-            print_obj("error", "line: not a JSON object");
+            fwctl_print_str("error", "line: not a JSON object");
             continue;
         }
         if (date) {
@@ -88,9 +76,9 @@ int fwctl_render(int argc, char **argv)
         fw_buf_init(&out);
         memset(&err, 0, sizeof err);
         if (tp.vt->render(tp.t, json ? json : line, &sink, &err) == FW_OK && !out.oom)
-            print_obj("prompt", out.len ? out.data : "");
+            fwctl_print_str("prompt", out.len ? out.data : "");
         else
-            print_obj("error", err.msg[0] ? err.msg : "render failed");
+            fwctl_print_str("error", err.msg[0] ? err.msg : "render failed");
         fw_buf_deinit(&out);
         free(json);
     }

@@ -14,6 +14,8 @@
 
 #include <fireworks/grammar.h>
 
+#include "err.h" /* fw_err_set: core/err.c, a private copy in the plugin */
+
 /* ---- grammar IR (gbnf_parse.c) ---- */
 
 enum { GB_END = 0, GB_TERM = 1, GB_REF = 2 };
@@ -147,9 +149,5 @@ int32_t gb_is_accepting(const fw_matcher *m);
 /* 1 when the bytes would be accepted from the current state, which is left
  * unchanged (for tests: a per-token oracle without the trie). */
 int gb_matcher_would_accept(fw_matcher *m, const char *bytes, size_t n);
-
-/* Error helper private to the plugin (core's fw_err_set is not linked). */
-fw_status gb_err(fw_err *err, fw_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -80,14 +80,14 @@ static fw_status fail_at(parser *p, size_t pos, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     where(p, pos, &line, &col);
-    p->st = gb_err(p->err, FW_ERR_INVALID, "line %d col %d: %s", line, col, msg);
+    p->st = fw_err_set(p->err, FW_ERR_INVALID, "line %d col %d: %s", line, col, msg);
     return p->st;
 }
 
 static fw_status nomem(parser *p)
 {
     if (p->st == FW_OK)
-        p->st = gb_err(p->err, FW_ERR_NOMEM, "out of memory");
+        p->st = fw_err_set(p->err, FW_ERR_NOMEM, "out of memory");
     return p->st;
 }
 
@@ -955,7 +955,7 @@ static fw_status check_left_recursion(const gb_ir *ir, fw_err *err)
     int changed = 1;
 
     if (!nullable)
-        return gb_err(err, FW_ERR_NOMEM, "out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     while (changed) {
         changed = 0;
         for (r = 0; r < nr; r++) {
@@ -986,7 +986,7 @@ static fw_status check_left_recursion(const gb_ir *ir, fw_err *err)
     on_stack = calloc((size_t)nr + 1, 1);
     if (!g.first || !g.to || !g.grows || !index || !low || !comp || !stack || !call || !edge ||
         !on_stack) {
-        st = gb_err(err, FW_ERR_NOMEM, "out of memory");
+        st = fw_err_set(err, FW_ERR_NOMEM, "out of memory");
         goto out;
     }
     left_corners(ir, nullable, &g, 1);
@@ -1033,7 +1033,7 @@ static fw_status check_left_recursion(const gb_ir *ir, fw_err *err)
     for (r = 0; r < nr && st == FW_OK; r++)
         for (i = g.first[r]; i < g.first[r + 1]; i++)
             if (g.grows[i] && comp[g.to[i]] == comp[r]) {
-                st = gb_err(err, FW_ERR_INVALID,
+                st = fw_err_set(err, FW_ERR_INVALID,
                             "left recursion in rule '%s' is not supported (rewrite it "
                             "right-recursively, e.g. x ::= y (op y)*)", ir->rules[r].name);
                 break;
@@ -1108,7 +1108,7 @@ fw_status gb_parse(const char *text, size_t len, gb_ir *ir, fw_err *err)
     if (p.st == FW_OK) {
         ir->root = find_rule(&p, "root", 4);
         if (ir->root < 0)
-            p.st = gb_err(err, FW_ERR_INVALID, "missing rule 'root'");
+            p.st = fw_err_set(err, FW_ERR_INVALID, "missing rule 'root'");
     }
     if (p.st == FW_OK)
         flatten(&p, ir);

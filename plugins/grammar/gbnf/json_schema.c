@@ -162,7 +162,7 @@ static fw_status fail(js *j, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    j->st = gb_err(j->err, FW_ERR_INVALID, "%s", msg);
+    j->st = fw_err_set(j->err, FW_ERR_INVALID, "%s", msg);
     return j->st;
 }
 
@@ -240,7 +240,7 @@ static int gen_ref(js *j, const cJSON *target, const char *path, char name[32])
         int cap = j->cap_refs ? j->cap_refs * 2 : 16;
         ref_memo *nr = realloc(j->refs, (size_t)cap * sizeof *nr);
         if (!nr)
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
         j->refs = nr;
         j->cap_refs = cap;
     }
@@ -346,13 +346,13 @@ static int gen_all_of(js *j, const cJSON *s, const cJSON *target, const char *pa
 {
     cJSON *merged = cJSON_CreateObject();
     if (!merged)
-        return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+        return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
     if (j->n_owned == j->cap_owned) {
         int cap = j->cap_owned ? j->cap_owned * 2 : 8;
         cJSON **no = realloc(j->owned, (size_t)cap * sizeof *no);
         if (!no) {
             cJSON_Delete(merged);
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), -1;
         }
         j->owned = no;
         j->cap_owned = cap;
@@ -579,6 +579,14 @@ static void key_literal(sb *out, const char *name)
     free(key.d);
 }
 
+/* NAME ::= "key" json-ws ":" json-ws VALUE json-ws: one member of an object. */
+static void member_rule(js *j, char name[32], const char *key, const char *value)
+{
+    new_name(j, name);
+    sb_printf(&j->out, "%s ::= ", name);
+    key_literal(&j->out, key);
+    sb_printf(&j->out, " json-ws \":\" json-ws %s json-ws\n", value);
+}
 
 static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
 {
@@ -587,7 +595,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     const cJSON *addl = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
     const cJSON *p, *r;
     char extra[32] = "", sub[PATH_MAX_LEN], vname[32];
-    char **kv = NULL;
+    char(*kv)[32] = NULL; /* the member rules' names */
     const char **keys = NULL;
     int *required = NULL;
     int n = 0, cap = 0, i, rc = -1;
@@ -604,7 +612,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     keys = calloc((size_t)cap, sizeof *keys);
     required = calloc((size_t)cap, sizeof *required);
     if (!kv || !keys || !required) {
-        j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
+        j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory");
         goto out;
     }
     cJSON_ArrayForEach(p, props) {
@@ -612,16 +620,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
         subpath(sub, path, "properties", p->string);
         if (gen(j, p, sub, vname) != 0)
             goto out;
-        kv[n] = malloc(32);
-        if (!kv[n]) {
-            j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        new_name(j, kv[n]);
-        sb_printf(&j->out, "%s ::= ", kv[n]);
-        key_literal(&j->out, p->string);
-        sb_printf(&j->out, " json-ws \":\" json-ws %s json-ws\n", vname);
-        n++;
+        member_rule(j, kv[n++], p->string, vname);
     }
     cJSON_ArrayForEach(r, req) {
         int found = 0;
@@ -637,16 +636,7 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
         if (!found) { /* required but undeclared: any value */
             keys[n] = r->valuestring;
             required[n] = 1;
-            kv[n] = malloc(32);
-            if (!kv[n]) {
-                j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            new_name(j, kv[n]);
-            sb_printf(&j->out, "%s ::= ", kv[n]);
-            key_literal(&j->out, r->valuestring);
-            sb_puts(&j->out, " json-ws \":\" json-ws json-value json-ws\n");
-            n++;
+            member_rule(j, kv[n++], r->valuestring, "json-value");
         }
     }
 
@@ -688,9 +678,6 @@ static int gen_object(js *j, const cJSON *s, const char *path, char name[32])
     sb_printf(&j->out, "%s ::= \"{\" json-ws %s-h0 \"}\"\n", name, name);
     rc = 0;
 out:
-    if (kv)
-        for (i = 0; i < cap; i++)
-            free(kv[i]);
     free(kv);
     free(keys);
     free(required);
@@ -840,6 +827,17 @@ static int gen_typed(js *j, const cJSON *s, const char *t, const char *path, cha
 
 static int has(const cJSON *s, const char *k) { return cJSON_GetObjectItemCaseSensitive(s, k) != NULL; }
 
+/* NAME ::= body (the alternatives "a | b"; "" when none). */
+static void alt_rule(js *j, char name[32], const sb *body)
+{
+    new_name(j, name);
+    sb_printf(&j->out, "%s ::= ", name); /* body may be longer than sb_printf takes */
+    sb_puts(&j->out, body->d ? body->d : "\"\"");
+    sb_puts(&j->out, "\n");
+    if (body->oom)
+        j->out.oom = 1;
+}
+
 static int gen_alternatives(js *j, const cJSON *list, const char *kw, const char *path,
                             char name[32])
 {
@@ -860,12 +858,7 @@ static int gen_alternatives(js *j, const cJSON *list, const char *kw, const char
         sb_printf(&body, "%s%s", i ? " | " : "", alt);
         i++;
     }
-    new_name(j, name);
-    sb_printf(&j->out, "%s ::= ", name);
-    sb_puts(&j->out, body.d ? body.d : "\"\"");
-    sb_puts(&j->out, "\n");
-    if (body.oom)
-        j->out.oom = 1;
+    alt_rule(j, name, &body);
     free(body.d);
     return 0;
 }
@@ -924,7 +917,7 @@ static int gen(js *j, const cJSON *s, const char *path, char name[32])
     } else if ((it = cJSON_GetObjectItemCaseSensitive(s, "const"))) {
         char *text = cJSON_PrintUnformatted(it);
         if (!text)
-            return j->st = gb_err(j->err, FW_ERR_NOMEM, "out of memory"), j->depth--, -1;
+            return j->st = fw_err_set(j->err, FW_ERR_NOMEM, "out of memory"), j->depth--, -1;
         new_name(j, name);
         sb_printf(&j->out, "%s ::= ", name);
         sb_literal(&j->out, text, strlen(text));
@@ -973,14 +966,8 @@ static int gen(js *j, const cJSON *s, const char *path, char name[32])
                 }
                 sb_printf(&body, "%s%s", k++ ? " | " : "", alt);
             }
-            if (rc == 0) {
-                new_name(j, name);
-                sb_printf(&j->out, "%s ::= ", name);
-                sb_puts(&j->out, body.d ? body.d : "\"\"");
-                sb_puts(&j->out, "\n");
-                if (body.oom)
-                    j->out.oom = 1;
-            }
+            if (rc == 0)
+                alt_rule(j, name, &body);
             free(body.d);
         } else {
             rc = (fail(j, "'type' at %s must be a string or a non-empty array", P(path)), -1);
@@ -1016,14 +1003,14 @@ fw_status gb_json_schema_to_gbnf(const char *text, int any_object, char **out, f
         j.root = cJSON_ParseWithOpts(text ? text : "", &end, 1);
         if (!j.root) {
             free(j.out.d);
-            return gb_err(err, FW_ERR_INVALID, "json_schema: not valid JSON near offset %ld",
+            return fw_err_set(err, FW_ERR_INVALID, "json_schema: not valid JSON near offset %ld",
                           end && text ? (long)(end - text) : 0L);
         }
         if (gen(&j, j.root, "", top) == 0)
             sb_printf(&j.out, "root ::= json-ws %s json-ws\n", top);
     }
     if (j.st == FW_OK && j.out.oom)
-        j.st = gb_err(err, FW_ERR_NOMEM, "out of memory");
+        j.st = fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     for (i = 0; i < j.n_owned; i++)
         cJSON_Delete(j.owned[i]);
     free(j.owned);

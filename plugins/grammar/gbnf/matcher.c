@@ -16,7 +16,6 @@
  */
 #include "gbnf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,18 +81,6 @@ struct fw_matcher {
     int finished; /* eos accepted */
     int oom;
 };
-
-fw_status gb_err(fw_err *err, fw_status code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static uint32_t hash2(uint32_t a, uint32_t b)
 {
@@ -493,7 +480,7 @@ static fw_status maybe_flush(fw_matcher *m, fw_err *err)
         int32_t id = m->st_pool[off + i], d = m->stk[id].depth, j;
         if (grow((void **)&copy, &cap_copy, n_copy + d + 1, sizeof *copy) != 0) {
             free(copy);
-            return gb_err(err, FW_ERR_NOMEM, "out of memory");
+            return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
         }
         copy[n_copy] = d;
         for (j = d, k = id; j >= 1; j--, k = m->stk[k].parent)
@@ -512,7 +499,7 @@ static fw_status maybe_flush(fw_matcher *m, fw_err *err)
     free(copy);
     m->cur = m->oom ? STATE_DEAD : intern_state(m);
     if (m->oom || m->cur < 0)
-        return gb_err(err, FW_ERR_NOMEM, "out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     return FW_OK;
 }
 
@@ -525,10 +512,10 @@ fw_status gb_matcher_new(const fw_grammar *g, fw_matcher **out, fw_err *err)
 
     *out = NULL;
     if (!g)
-        return gb_err(err, FW_ERR_INVALID, "matcher_new: no grammar");
+        return fw_err_set(err, FW_ERR_INVALID, "matcher_new: no grammar");
     m = calloc(1, sizeof *m);
     if (!m)
-        return gb_err(err, FW_ERR_NOMEM, "out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     m->g = g;
     m->n_words = (g->n_tokens + 31) / 32;
     if (grow((void **)&m->stk, &m->cap_stk, 1024, sizeof *m->stk) != 0)
@@ -554,7 +541,7 @@ fw_status gb_matcher_new(const fw_grammar *g, fw_matcher **out, fw_err *err)
     return FW_OK;
 nomem:
     gb_matcher_free(m);
-    return gb_err(err, FW_ERR_NOMEM, "out of memory");
+    return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
 }
 
 void gb_matcher_free(fw_matcher *m)
@@ -734,9 +721,9 @@ fw_status gb_fill_mask(fw_matcher *m, uint32_t *mask, fw_err *err)
     int32_t slot;
 
     if (!m || !mask)
-        return gb_err(err, FW_ERR_INVALID, "fill_mask: NULL argument");
+        return fw_err_set(err, FW_ERR_INVALID, "fill_mask: NULL argument");
     if (!m->g->trie)
-        return gb_err(err, FW_ERR_INVALID, "fill_mask: grammar compiled without a vocabulary");
+        return fw_err_set(err, FW_ERR_INVALID, "fill_mask: grammar compiled without a vocabulary");
     memset(mask, 0, (size_t)m->n_words * 4);
     if (m->finished || m->cur < 0) {
         if (m->finished)
@@ -755,7 +742,7 @@ fw_status gb_fill_mask(fw_matcher *m, uint32_t *mask, fw_err *err)
     walk_trie(m, mask);
     if (m->oom) {
         m->oom = 0;
-        return gb_err(err, FW_ERR_NOMEM, "out of memory computing the grammar mask");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory computing the grammar mask");
     }
     set_eos_bits(m, mask, m->st_accept[m->cur]);
     slot = m->next_slot;
@@ -782,11 +769,11 @@ static fw_status feed(fw_matcher *m, const unsigned char *b, size_t n, fw_err *e
         s = step(m, s, b[i]);
         if (m->oom) {
             m->oom = 0;
-            return gb_err(err, FW_ERR_NOMEM, "out of memory");
+            return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
         }
     }
     if (s < 0)
-        return gb_err(err, FW_ERR_INVALID, "rejected by the grammar at byte %zu", i - 1);
+        return fw_err_set(err, FW_ERR_INVALID, "rejected by the grammar at byte %zu", i - 1);
     m->cur = s;
     return FW_OK;
 }
@@ -797,26 +784,26 @@ fw_status gb_accept_token(fw_matcher *m, int32_t token, fw_err *err)
     int32_t i;
 
     if (!m)
-        return gb_err(err, FW_ERR_INVALID, "accept_token: NULL matcher");
+        return fw_err_set(err, FW_ERR_INVALID, "accept_token: NULL matcher");
     v = m->g->vocab;
     if (!v || token < 0 || token >= m->g->n_tokens)
-        return gb_err(err, FW_ERR_INVALID, "token %d is outside the vocabulary", (int)token);
+        return fw_err_set(err, FW_ERR_INVALID, "token %d is outside the vocabulary", (int)token);
     for (i = 0; i < m->g->n_eos; i++) {
         if (m->g->eos_ids[i] == token) {
             if (!m->finished && !(m->cur >= 0 && m->st_accept[m->cur]))
-                return gb_err(err, FW_ERR_INVALID, "eos token %d before the grammar is complete",
+                return fw_err_set(err, FW_ERR_INVALID, "eos token %d before the grammar is complete",
                               (int)token);
             m->finished = 1;
             return FW_OK;
         }
     }
     if (m->finished)
-        return gb_err(err, FW_ERR_INVALID, "token %d after end of sequence", (int)token);
+        return fw_err_set(err, FW_ERR_INVALID, "token %d after end of sequence", (int)token);
     if (!v->bytes[token] || v->len[token] <= 0)
-        return gb_err(err, FW_ERR_INVALID, "special token %d is not allowed by the grammar",
+        return fw_err_set(err, FW_ERR_INVALID, "special token %d is not allowed by the grammar",
                       (int)token);
     if (feed(m, (const unsigned char *)v->bytes[token], (size_t)v->len[token], err) != FW_OK)
-        return gb_err(err, FW_ERR_INVALID, "token %d is not allowed by the grammar here",
+        return fw_err_set(err, FW_ERR_INVALID, "token %d is not allowed by the grammar here",
                       (int)token);
     return FW_OK;
 }
@@ -824,9 +811,9 @@ fw_status gb_accept_token(fw_matcher *m, int32_t token, fw_err *err)
 fw_status gb_accept_bytes(fw_matcher *m, const char *bytes, size_t n, fw_err *err)
 {
     if (!m || (!bytes && n))
-        return gb_err(err, FW_ERR_INVALID, "accept_bytes: NULL argument");
+        return fw_err_set(err, FW_ERR_INVALID, "accept_bytes: NULL argument");
     if (m->finished && n)
-        return gb_err(err, FW_ERR_INVALID, "bytes after end of sequence");
+        return fw_err_set(err, FW_ERR_INVALID, "bytes after end of sequence");
     return feed(m, (const unsigned char *)bytes, n, err);
 }
 
@@ -857,7 +844,7 @@ static fw_status byte_classes(fw_grammar *g, fw_err *err)
     unsigned b, c;
 
     if (!sig)
-        return gb_err(err, FW_ERR_NOMEM, "out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     for (i = 0; i < g->ir.n_sets; i++)
         for (b = 0; b < 256; b++)
             if (gb_set_has(&g->ir.sets[i], b))
@@ -881,15 +868,15 @@ fw_status gb_grammar_compile(uint32_t source, const char *text, const fw_vocab *
     fw_status st;
 
     if (!out)
-        return gb_err(err, FW_ERR_INVALID, "compile: NULL out");
+        return fw_err_set(err, FW_ERR_INVALID, "compile: NULL out");
     *out = NULL;
     if (source != FW_GRAMMAR_JSON_OBJECT && !text)
-        return gb_err(err, FW_ERR_INVALID, "compile: no grammar text");
+        return fw_err_set(err, FW_ERR_INVALID, "compile: no grammar text");
     if (vocab && vocab->struct_size < offsetof(fw_vocab, eos_ids) + sizeof vocab->eos_ids)
-        return gb_err(err, FW_ERR_INVALID, "compile: fw_vocab struct_size too small");
+        return fw_err_set(err, FW_ERR_INVALID, "compile: fw_vocab struct_size too small");
     g = calloc(1, sizeof *g);
     if (!g)
-        return gb_err(err, FW_ERR_NOMEM, "out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "out of memory");
     switch (source) {
     case FW_GRAMMAR_GBNF:
         st = gb_parse(text, strlen(text), &g->ir, err);
@@ -905,7 +892,7 @@ fw_status gb_grammar_compile(uint32_t source, const char *text, const fw_vocab *
         free(gen);
         break;
     default:
-        st = gb_err(err, FW_ERR_INVALID, "compile: unknown grammar source %u", (unsigned)source);
+        st = fw_err_set(err, FW_ERR_INVALID, "compile: unknown grammar source %u", (unsigned)source);
     }
     if (st == FW_OK)
         st = byte_classes(g, err);
@@ -914,7 +901,7 @@ fw_status gb_grammar_compile(uint32_t source, const char *text, const fw_vocab *
         if (st == FW_OK && vocab->n_eos > 0) {
             g->eos_ids = malloc((size_t)vocab->n_eos * sizeof *g->eos_ids);
             if (!g->eos_ids)
-                st = gb_err(err, FW_ERR_NOMEM, "out of memory");
+                st = fw_err_set(err, FW_ERR_NOMEM, "out of memory");
             else
                 memcpy(g->eos_ids, vocab->eos_ids, (size_t)vocab->n_eos * sizeof *g->eos_ids);
             g->n_eos = vocab->n_eos;

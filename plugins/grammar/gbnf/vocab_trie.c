@@ -84,7 +84,7 @@ fw_status gb_trie_build(const fw_vocab *v, gb_trie **out, fw_err *err)
     *out = NULL;
     if (!v || v->n_tokens < 0 || (v->n_tokens > 0 && (!v->bytes || !v->len)) ||
         v->n_eos < 0 || (v->n_eos > 0 && !v->eos_ids))
-        return gb_err(err, FW_ERR_INVALID, "vocabulary: missing arrays");
+        return fw_err_set(err, FW_ERR_INVALID, "vocabulary: missing arrays");
     refs = malloc(((size_t)v->n_tokens + 1) * sizeof *refs);
     t = calloc(1, sizeof *t);
     if (!refs || !t)
@@ -190,7 +190,7 @@ nomem:
     free(path);
     free(refs);
     gb_trie_free(t);
-    return gb_err(err, FW_ERR_NOMEM, "out of memory building the vocabulary trie");
+    return fw_err_set(err, FW_ERR_NOMEM, "out of memory building the vocabulary trie");
 }
 
 void gb_trie_free(gb_trie *t)

@@ -22,12 +22,12 @@
 #include "sampler_standard.h"
 
 #include "chain.h"
+#include "err.h" /* core/err.c, a private copy in the plugin */
 #include "history.h"
 #include "rng.h"
 #include "vec.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,28 +71,13 @@ struct fw_sampler {
     fw_smp_radix radix;
 };
 
-static fw_status set_err(fw_err *err, fw_status code, const char *fmt, ...) FW_PRINTF(3, 4);
-
-static fw_status set_err(fw_err *err, fw_status code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err)
-        return code;
-    err->code = code;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 /* ---- parameters ---- */
 
 static fw_status check_range(const char *name, double v, double lo, double hi, fw_err *err)
 {
     if (v >= lo && v <= hi) /* false for NaN */
         return FW_OK;
-    return set_err(err, FW_ERR_INVALID, "%s: %g is out of range [%g, %g]", name, v, lo, hi);
+    return fw_err_set(err, FW_ERR_INVALID, "%s: %g is out of range [%g, %g]", name, v, lo, hi);
 }
 
 static fw_status check_params(const fw_sampling_params *p, fw_err *err)
@@ -101,18 +86,18 @@ static fw_status check_params(const fw_sampling_params *p, fw_err *err)
     fw_status st = FW_OK;
 
     if (!p)
-        return set_err(err, FW_ERR_INVALID, "sampling params: NULL");
+        return fw_err_set(err, FW_ERR_INVALID, "sampling params: NULL");
     if (p->struct_size < v10)
-        return set_err(err, FW_ERR_INVALID, "sampling params: struct_size %u < %zu (ABI 1.0)",
+        return fw_err_set(err, FW_ERR_INVALID, "sampling params: struct_size %u < %zu (ABI 1.0)",
                        (unsigned)p->struct_size, v10);
     if (p->n_vocab < 1 || p->n_vocab > MAX_VOCAB)
-        return set_err(err, FW_ERR_INVALID, "n_vocab: %d is out of range [1, %d]",
+        return fw_err_set(err, FW_ERR_INVALID, "n_vocab: %d is out of range [1, %d]",
                        (int)p->n_vocab, MAX_VOCAB);
     if (p->top_k < 0 || p->top_k > MAX_TOP_K)
-        return set_err(err, FW_ERR_INVALID, "top_k: %d is out of range [0, %d]",
+        return fw_err_set(err, FW_ERR_INVALID, "top_k: %d is out of range [0, %d]",
                        (int)p->top_k, MAX_TOP_K);
     if (p->top_logprobs < 0 || p->top_logprobs > FW_MAX_TOP_LOGPROBS)
-        return set_err(err, FW_ERR_INVALID, "top_logprobs: %d is out of range [0, %d]",
+        return fw_err_set(err, FW_ERR_INVALID, "top_logprobs: %d is out of range [0, %d]",
                        (int)p->top_logprobs, FW_MAX_TOP_LOGPROBS);
     if ((st = check_range("temperature", p->temperature, 0, 2, err)) ||
         (st = check_range("top_p", p->top_p, 0, 1, err)) ||
@@ -126,32 +111,32 @@ static fw_status check_params(const fw_sampling_params *p, fw_err *err)
         return st;
     /* z / 0 has no meaning: the spec's range includes 0, the formula does not. */
     if (p->repetition_penalty == 0)
-        return set_err(err, FW_ERR_INVALID, "repetition_penalty: must be > 0 (1 = off)");
+        return fw_err_set(err, FW_ERR_INVALID, "repetition_penalty: must be > 0 (1 = off)");
     if (p->n_logit_bias < 0 || (p->n_logit_bias > 0 && !p->logit_bias))
-        return set_err(err, FW_ERR_INVALID, "logit_bias: %d entries but no array",
+        return fw_err_set(err, FW_ERR_INVALID, "logit_bias: %d entries but no array",
                        (int)p->n_logit_bias);
     for (int32_t i = 0; i < p->n_logit_bias; i++) {
         const fw_logit_bias *b = &p->logit_bias[i];
         if (b->token < 0 || b->token >= p->n_vocab)
-            return set_err(err, FW_ERR_INVALID,
+            return fw_err_set(err, FW_ERR_INVALID,
                            "logit_bias: token id %d is out of range [0, %d)", (int)b->token,
                            (int)p->n_vocab);
         if (!(b->bias >= -100 && b->bias <= 100))
-            return set_err(err, FW_ERR_INVALID,
+            return fw_err_set(err, FW_ERR_INVALID,
                            "logit_bias: bias %g for token %d is out of range [-100, 100]",
                            (double)b->bias, (int)b->token);
     }
     if (p->n_eos < 0 || (p->n_eos > 0 && !p->eos_ids))
-        return set_err(err, FW_ERR_INVALID, "eos_ids: %d entries but no array", (int)p->n_eos);
+        return fw_err_set(err, FW_ERR_INVALID, "eos_ids: %d entries but no array", (int)p->n_eos);
     for (int32_t i = 0; i < p->n_eos; i++)
         if (p->eos_ids[i] < 0 || p->eos_ids[i] >= p->n_vocab)
-            return set_err(err, FW_ERR_INVALID, "eos_ids: token id %d is out of range [0, %d)",
+            return fw_err_set(err, FW_ERR_INVALID, "eos_ids: token id %d is out of range [0, %d)",
                            (int)p->eos_ids[i], (int)p->n_vocab);
     if (p->n_prompt < 0 || (p->n_prompt > 0 && !p->prompt))
-        return set_err(err, FW_ERR_INVALID, "prompt: %d tokens but no array", (int)p->n_prompt);
+        return fw_err_set(err, FW_ERR_INVALID, "prompt: %d tokens but no array", (int)p->n_prompt);
     for (int32_t i = 0; i < p->n_prompt; i++)
         if (p->prompt[i] < 0 || p->prompt[i] >= p->n_vocab)
-            return set_err(err, FW_ERR_INVALID,
+            return fw_err_set(err, FW_ERR_INVALID,
                            "prompt: token %d at %d is out of range [0, %d)", (int)p->prompt[i],
                            (int)i, (int)p->n_vocab);
     return FW_OK;
@@ -228,13 +213,13 @@ static fw_status smp_create(const fw_sampling_params *p, fw_sampler **out, fw_er
     fw_status st;
 
     if (!out)
-        return set_err(err, FW_ERR_INVALID, "sampler create: NULL out");
+        return fw_err_set(err, FW_ERR_INVALID, "sampler create: NULL out");
     *out = NULL;
     if ((st = check_params(p, err)) != FW_OK)
         return st;
     s = calloc(1, sizeof *s);
     if (!s)
-        return set_err(err, FW_ERR_NOMEM, "sampler: out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "sampler: out of memory");
     memcpy(&s->p, p, sizeof s->p);
     s->p.struct_size = sizeof s->p;
     s->p.logit_bias = NULL; /* borrowed only for create(): copied below */
@@ -283,7 +268,7 @@ static fw_status smp_create(const fw_sampling_params *p, fw_sampler **out, fw_er
 
 nomem:
     sampler_free(s);
-    return set_err(err, FW_ERR_NOMEM, "sampler: out of memory (n_vocab %d)", (int)p->n_vocab);
+    return fw_err_set(err, FW_ERR_NOMEM, "sampler: out of memory (n_vocab %d)", (int)p->n_vocab);
 }
 
 static void smp_destroy(fw_sampler *s) { sampler_free(s); }
@@ -293,11 +278,11 @@ static fw_status smp_clone(const fw_sampler *src, uint64_t stream, fw_sampler **
     fw_sampler *s;
 
     if (!src || !out)
-        return set_err(err, FW_ERR_INVALID, "sampler clone: NULL argument");
+        return fw_err_set(err, FW_ERR_INVALID, "sampler clone: NULL argument");
     *out = NULL;
     s = malloc(sizeof *s);
     if (!s)
-        return set_err(err, FW_ERR_NOMEM, "sampler clone: out of memory");
+        return fw_err_set(err, FW_ERR_NOMEM, "sampler clone: out of memory");
     memcpy(s, src, sizeof *s);
     s->bias = NULL;
     s->eos = NULL;
@@ -331,7 +316,7 @@ static fw_status smp_clone(const fw_sampler *src, uint64_t stream, fw_sampler **
 
 nomem:
     sampler_free(s);
-    return set_err(err, FW_ERR_NOMEM, "sampler clone: out of memory");
+    return fw_err_set(err, FW_ERR_NOMEM, "sampler clone: out of memory");
 }
 
 static void smp_accept(fw_sampler *s, int32_t token)
@@ -528,12 +513,12 @@ static fw_status smp_sample(fw_sampler *s, float *z, const uint32_t *mask,
     int full, reuse;
 
     if (!s || !z || !out)
-        return set_err(err, FW_ERR_INVALID, "sample: NULL argument");
+        return fw_err_set(err, FW_ERR_INVALID, "sample: NULL argument");
     if (out->struct_size < r10)
-        return set_err(err, FW_ERR_INVALID, "sample: result struct_size %u < %zu (ABI 1.0)",
+        return fw_err_set(err, FW_ERR_INVALID, "sample: result struct_size %u < %zu (ABI 1.0)",
                        (unsigned)out->struct_size, r10);
     if (s->failed)
-        return set_err(err, s->failed, "sample: out of memory recording the token history");
+        return fw_err_set(err, s->failed, "sample: out of memory recording the token history");
     nv = s->p.n_vocab;
     full = needs_full_scratch(s);
     reuse = full && !mask && s->p.temperature == 1.0f;
@@ -543,7 +528,7 @@ static fw_status smp_sample(fw_sampler *s, float *z, const uint32_t *mask,
     m_raw = fw_smp_max(z, nv);
     s_raw = fw_smp_expsum(z, nv, m_raw, 1.0f, reuse ? s->w : NULL);
     if (!isfinite(s_raw) || !(m_raw > -INFINITY))
-        return set_err(err, FW_ERR_INVALID,
+        return fw_err_set(err, FW_ERR_INVALID,
                        "sample: logits contain NaN or infinity, or are all -inf");
     lse_raw = (double)m_raw + log(s_raw);
     out->n_top = 0;
@@ -557,13 +542,13 @@ static fw_status smp_sample(fw_sampler *s, float *z, const uint32_t *mask,
     /* 2-6. Penalties, logit_bias, ignore_eos, grammar mask. */
     apply_edits(s, z);
     if (mask && apply_mask(z, nv, mask) == 0)
-        return set_err(err, FW_ERR_INVALID, "sample: the grammar mask allows no token");
+        return fw_err_set(err, FW_ERR_INVALID, "sample: the grammar mask allows no token");
 
     /* 7-9. Temperature, truncation, draw. */
     if (is_greedy(s)) {
         float m = s->n_undo || mask ? fw_smp_max(z, nv) : m_raw;
         if (!(m > -INFINITY))
-            return set_err(err, FW_ERR_INVALID, "sample: no token is allowed (mask, ignore_eos)");
+            return fw_err_set(err, FW_ERR_INVALID, "sample: no token is allowed (mask, ignore_eos)");
         token = first_index_of_max(z, nv, m);
         slp = 0;
     } else {
@@ -574,11 +559,11 @@ static fw_status smp_sample(fw_sampler *s, float *z, const uint32_t *mask,
         else
             top_k_candidates(s, z, &c);
         if (c.n == 0 || !(c.sum > 0))
-            return set_err(err, FW_ERR_INVALID, "sample: no token is allowed (mask, ignore_eos)");
+            return fw_err_set(err, FW_ERR_INVALID, "sample: no token is allowed (mask, ignore_eos)");
         truncate_chain(s, &c);
         j = fw_smp_draw(&c, fw_smp_rng_uniform(&s->rng));
         if (j < 0)
-            return set_err(err, FW_ERR_INTERNAL, "sample: no candidate with weight left");
+            return fw_err_set(err, FW_ERR_INTERNAL, "sample: no candidate with weight left");
         token = fw_smp_token(&c, j);
         slp = log((double)c.w[j] / c.sum);
     }
