@@ -445,6 +445,7 @@ static const fw_template_vtable g_vtable = {
     tpl_tag_parser_free,
     g_stop_strings,
     g_tool_grammar,
+    NULL, /* reasoning_tags: no budgets; GLM: effort levels and integers have no additional effect (spec) */
 };
 
 static const fw_plugin_desc g_desc = {sizeof(fw_plugin_desc), FW_ABI_MAJOR, FW_ABI_MINOR,

@@ -296,6 +296,19 @@ static fw_status q_tool_grammar(fw_template *t, const char *request_json, char *
     return tpl_gbnf_tool_grammar(request_json, q_call_rule, "\"\\n\"", host->alloc, out, err);
 }
 
+/* The reasoning block the official template writes around reasoning_content
+ * ('<think>\n' ... '\n</think>\n\n'): the model opens it with <think> at the
+ * start of its turn; a budget closes it with the template's own bytes. */
+static fw_status q_reasoning_tags(fw_template *t, const char **open, const char **close,
+                                  fw_err *err)
+{
+    (void)t;
+    (void)err;
+    *open = "<think>";
+    *close = "\n</think>\n\n";
+    return FW_OK;
+}
+
 static const fw_template_vtable q_vtable = {
     sizeof(fw_template_vtable),
     q_create,
@@ -307,10 +320,11 @@ static const fw_template_vtable q_vtable = {
     tpl_tag_parser_free,
     q_stop_strings,
     q_tool_grammar,
+    q_reasoning_tags,
 };
 
 static const fw_plugin_desc q_desc = {sizeof(fw_plugin_desc), FW_ABI_MAJOR, FW_ABI_MINOR,
-                                      FW_PLUGIN_TEMPLATE,     "qwen3",      "1.0",
+                                      FW_PLUGIN_TEMPLATE,     "qwen3",      "1.1",
                                       &q_vtable};
 
 const fw_plugin_desc *fw_template_qwen3_desc(const fw_host_api *h)
