@@ -277,15 +277,20 @@ static const char *const *q_stop_strings(fw_template *t)
 }
 
 /* <tool_call>\n{"name": "NAME", "arguments": OBJECT}\n</tool_call>, the
- * object following the tool's parameters schema (RULE-args, ends in ws). */
+ * object following the tool's parameters schema (RULE-args, ends in ws).
+ * NAME is a JSON string there: JSON-escaped, then escaped for GBNF. */
 static void q_call_rule(fw_buf *g, const char *rule, const char *name, const cJSON *params)
 {
     char args[48];
+    fw_buf js;
 
     snprintf(args, sizeof args, "%s-args", rule);
-    fw_buf_printf(g, "%s ::= \"<tool_call>\\n{\\\"name\\\": \\\"", rule);
-    tpl_gbnf_escape(g, name);
-    fw_buf_printf(g, "\\\", \\\"arguments\\\": \" ws %s \"}\\n</tool_call>\"\n", args);
+    fw_buf_init(&js);
+    tpl_json_str(&js, name, strlen(name));
+    fw_buf_printf(g, "%s ::= \"<tool_call>\\n{\\\"name\\\": ", rule);
+    tpl_gbnf_escape(g, js.data ? js.data : "\"\"");
+    fw_buf_printf(g, ", \\\"arguments\\\": \" ws %s \"}\\n</tool_call>\"\n", args);
+    fw_buf_deinit(&js);
     tool_gbnf_args(g, args, params);
 }
 
