@@ -13,6 +13,7 @@
 #include "reasoning.h"
 #include "testutil.h"
 #include "tokenizer.h"
+#include "tpl_testutil.h"
 #include "../plugins/templates/glm/glm.h"
 #include "../plugins/templates/qwen3/qwen3.h"
 
@@ -46,17 +47,9 @@ static int32_t id_of(const fw_tokenizer *tok, const char *text)
 
 /* ---- the template member ---- */
 
-static fw_status text_cb(void *ctx, const char *s, size_t n)
-{
-    fw_buf_append(ctx, s, n);
-    return FW_OK;
-}
-
-static fw_status special_cb(void *ctx, const char *s)
-{
-    fw_buf_puts(ctx, s);
-    return FW_OK;
-}
+static const char *const qwen3_specials[] = {"<|im_start|>", "<|im_end|>", "<tool_call>",
+                                             "</tool_call>", "<think>", "</think>", NULL};
+static const tpl_test_plugin qwen3 = {fw_template_qwen3_desc, "qwen3", qwen3_specials};
 
 START_TEST(test_qwen3_tags)
 {
@@ -64,8 +57,8 @@ START_TEST(test_qwen3_tags)
     fw_template *t = NULL;
     fw_err err = {0};
     const char *open = NULL, *close = NULL;
-    fw_buf out, want;
-    fw_prompt_sink sink = {sizeof sink, &out, text_cb, special_cb};
+    tpl_sink_out out;
+    fw_buf want;
 
     ck_assert(FW_HAS(vt, fw_template_vtable, reasoning_tags));
     ck_assert_int_eq(vt->create(NULL, NULL, &t, &err), FW_OK);
@@ -73,19 +66,19 @@ START_TEST(test_qwen3_tags)
     ck_assert_str_eq(open, "<think>");
     ck_assert_str_eq(close, "\n</think>\n\n");
     /* the close is what the template itself writes after reasoning */
-    fw_buf_init(&out);
     fw_buf_init(&want);
-    ck_assert_int_eq(vt->render(t, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
-                                   "{\"role\":\"assistant\",\"content\":\"A\","
-                                   "\"reasoning_content\":\"R\"}],\"add_generation_prompt\":false}",
-                                &sink, &err),
+    ck_assert_int_eq(tpl_test_render(&qwen3, t,
+                                     "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+                                     "{\"role\":\"assistant\",\"content\":\"A\","
+                                     "\"reasoning_content\":\"R\"}],\"add_generation_prompt\":false}",
+                                     &out, &err),
                      FW_OK);
     fw_buf_puts(&want, open);
     fw_buf_puts(&want, "\nR");
     fw_buf_puts(&want, close);
     fw_buf_puts(&want, "A<|im_end|>");
-    ck_assert_msg(strstr(out.data, want.data), "render: %s", out.data);
-    fw_buf_deinit(&out);
+    ck_assert_msg(strstr(out.all.data, want.data), "render: %s", out.all.data);
+    fw_buf_deinit(&out.all);
     fw_buf_deinit(&want);
     vt->destroy(t);
 }

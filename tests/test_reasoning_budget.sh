@@ -29,10 +29,12 @@ fw_start_server "$tmp/fw.yaml"
 ok "server healthy"
 
 # the close text as the tokenizer splits it, and the opening tag's id
-think=$(printf '{"text":"<think>"}\n' | "$builddir/fwctl" tokenize --tokenizer "$tmp/qwen3" |
-        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).ids.join(",")))')
-close=$(printf '{"text":"\\n</think>\\n\\n"}\n' | "$builddir/fwctl" tokenize --tokenizer "$tmp/qwen3" |
-        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).ids.join(",")))')
+ids() { # ids JSON-TEXT -> comma-separated token ids
+    printf '{"text":%s}\n' "$1" | "$builddir/fwctl" tokenize --tokenizer "$tmp/qwen3" |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).ids.join()))'
+}
+think=$(ids '"<think>"')
+close=$(ids '"\n</think>\n\n"')
 case "$think" in *,*|'') bad "<think> is one token: '$think'"; exit 1 ;; esac
 echo "# <think> = $think, close = [$close]"
 
