@@ -365,6 +365,8 @@ static const field model_fields[] = {
     {"max_batch_seqs", F_INT, offsetof(fw_model_config, max_batch_seqs), 0, 0, 1, 1e5, NULL},
     {"prefill_chunk", F_INT, offsetof(fw_model_config, prefill_chunk), 0, 0, 1, 1e7, NULL},
     {"default_max_tokens", F_INT, offsetof(fw_model_config, default_max_tokens), 0, 0, 1, 1e8, NULL},
+    {"reasoning_low_budget", F_INT, offsetof(fw_model_config, reasoning_low_budget), 0, 0, 0, 1e8,
+     NULL},
     {"temperature", F_F64, offsetof(fw_model_config, temperature), 0, 0, 0, 2, NULL},
     {"top_p", F_F64, offsetof(fw_model_config, top_p), 0, 0, 0, 1, NULL},
     {"min_p", F_F64, offsetof(fw_model_config, min_p), 0, 0, 0, 1, NULL},
@@ -541,6 +543,7 @@ static void model_defaults(fw_model_config *m)
     m->max_batch_seqs = 256;
     m->prefill_chunk = 512;
     m->default_max_tokens = 2048;
+    m->reasoning_low_budget = 3000;
     m->temperature = NAN;
     m->top_p = NAN;
     m->min_p = NAN;

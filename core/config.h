@@ -45,6 +45,7 @@ typedef struct fw_model_config {
     int64_t max_batch_seqs;
     int64_t prefill_chunk;      /* tokens per prefill chunk */
     int64_t default_max_tokens;
+    int64_t reasoning_low_budget; /* reasoning_effort "low": reasoning-token cap; 0 = none */
     double temperature, top_p, min_p; /* defaults; NAN = the model's */
     int64_t top_k;                    /* -1 = the model's */
     const fw_config_node *backend_options;  /* handed to backend init (may be NULL) */

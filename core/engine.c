@@ -220,7 +220,8 @@ static fw_status render(fw_runner *r, const char *doc, chat *c, int32_t **ids, i
 }
 
 /* Does the prompt end inside an open reasoning block ("...<think>\n")?  Then
- * the output starts as reasoning and the parser must know. */
+ * the output starts as reasoning and the parser must know: 1.  -1 when it
+ * ends with a closed one ("<think>\n\n</think>\n\n": thinking disabled), else 0. */
 static int prompt_opens_thinking(const chat *c, const fw_tokenizer *tok)
 {
     int32_t i;
@@ -241,6 +242,8 @@ static int prompt_opens_thinking(const chat *c, const fw_tokenizer *tok)
             k--;
         if (k == 0)
             continue; /* whitespace only: look at the piece before */
+        if (k >= 8 && !memcmp(text + k - 8, "</think>", 8))
+            return -1;
         return k >= 7 && !memcmp(text + k - 7, "<think>", 7);
     }
     return 0;
@@ -1039,6 +1042,22 @@ static void fill_sampling(fw_req *q, const fw_chat_request *cr, const fw_runner 
     q->sampling.top_logprobs = cr->top_logprobs;
 }
 
+/* The reasoning-token cap of each choice, or -1: an integer reasoning_effort
+ * or thinking.budget_tokens, else "low" as the model's reasoning_low_budget.
+ * Templates without budgets (reasoning_tags) ignore them, as the spec says
+ * for models where integers have no effect. */
+static int64_t reasoning_budget(const fw_runner *r, const fw_chat_request *cr)
+{
+    int64_t low = fw_runner_config(r)->reasoning_low_budget;
+    if (!fw_runner_reasoning_budgets(r))
+        return -1;
+    if (cr->reasoning_budget >= 0)
+        return cr->reasoning_budget;
+    if (cr->reasoning_effort && !strcmp(cr->reasoning_effort, "low") && low > 0)
+        return low;
+    return -1;
+}
+
 static char *grammar_for(fw_runner *r, const fw_chat_request *cr, uint32_t *source, fw_err *err,
                          fw_status *st)
 {
@@ -1233,7 +1252,9 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
         fw_req_unref(q);
         return;
     }
-    forced_open = prompt_opens_thinking(c, fw_runner_tokenizer(r));
+    q->reasoning_open = prompt_opens_thinking(c, fw_runner_tokenizer(r));
+    forced_open = q->reasoning_open > 0;
+    q->reasoning_budget = reasoning_budget(r, cr);
     for (i = 0; i < cr->n; i++) {
         cJSON *opts = cJSON_CreateObject();
         cJSON *tools = cr->tools_json ? cJSON_Parse(cr->tools_json) : NULL;

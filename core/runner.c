@@ -49,6 +49,7 @@ typedef struct fw_seq {
     fw_sampler *sampler;
     fw_matcher *matcher;
     gram_cache *gc;       /* the cache entry matcher's grammar lives in, or NULL */
+    fw_reasoning rs;      /* reasoning budget: where the output is, what is forced */
     struct fw_seq *next;
 } fw_seq;
 
@@ -67,6 +68,7 @@ struct fw_runner {
     fw_backend *be;
     const fw_template_vtable *tpl_vt;
     fw_template *tpl;
+    fw_reasoning_rules rr;    /* the template's reasoning open/close, for budgets */
     const fw_sampler_vtable *smp_vt;
     const fw_grammar_vtable *gram_vt;
     fw_kv_cache *kv;
@@ -115,6 +117,7 @@ fw_req *fw_req_new(void)
     if (!q)
         return NULL;
     pthread_mutex_init(&q->mu, NULL);
+    q->reasoning_budget = -1;
     atomic_init(&q->refs, 1);
     atomic_init(&q->cancelled, 0);
     return q;
@@ -300,6 +303,8 @@ static fw_status load(fw_runner *r, fw_err *err)
     r->tpl_vt = fw_plugin_template(pi);
     if ((st = r->tpl_vt->create(variant, mc->template_options, &r->tpl, err)) != FW_OK)
         return fw_err_prefix(err, "template %s: ", tname);
+    if ((st = fw_reasoning_rules_init(&r->rr, r->tpl_vt, r->tpl, r->tok, err)) != FW_OK)
+        return fw_err_prefix(err, "template %s: ", tname);
 
     /* sampler and grammar */
     if ((st = pick_plugin(r, FW_PLUGIN_SAMPLER, mc->sampler, &pi, err)) != FW_OK)
@@ -396,6 +401,7 @@ static fw_seq *seq_new(fw_req *q, int32_t choice)
     s->req = q;
     fw_req_ref(q);
     fw_kv_seq_init(&s->kv, q->cache_salt);
+    fw_reasoning_start(&s->rs, &q->runner->rr, q->reasoning_open, q->reasoning_budget);
     return s;
 }
 
@@ -519,14 +525,21 @@ static int sample_one(fw_runner *r, fw_seq *s, const float *row)
     fw_tok_event ev = {0};
     fw_err err = {0};
     const uint32_t *mask = NULL;
-    int32_t i;
+    int32_t i, forced = fw_reasoning_forced(&s->rs, &r->rr);
+    int gram = s->matcher && !fw_reasoning_active(&s->rs); /* grammars start after reasoning */
 
     memcpy(r->scratch, row, (size_t)r->n_vocab * sizeof *row);
-    if (s->matcher) {
+    if (forced >= 0) {
+        /* reasoning budget spent: the close text, one token per step; the
+         * sampler reports its logprob under the model's distribution */
+        fw_reasoning_force_mask(r->mask, r->n_vocab, forced);
+        mask = r->mask;
+    } else if (gram) {
         if (r->gram_vt->fill_mask(s->matcher, r->mask, &err) != FW_OK) {
             push_error(q, s->choice, err.msg);
             return 1;
         }
+        fw_reasoning_allow_open(&s->rs, &r->rr, r->mask, r->n_vocab);
         mask = r->mask;
     }
     memset(&res, 0, sizeof res);
@@ -536,7 +549,10 @@ static int sample_one(fw_runner *r, fw_seq *s, const float *row)
         return 1;
     }
     r->smp_vt->accept(s->sampler, res.token);
-    if (s->matcher && !is_eos(r, res.token) &&
+    fw_reasoning_accept(&s->rs, &r->rr, r->tok, res.token);
+    if (fw_reasoning_active(&s->rs))
+        gram = 0; /* the token opened reasoning: the grammar starts after it */
+    if (gram && !is_eos(r, res.token) &&
         r->gram_vt->accept_token(s->matcher, res.token, &err) != FW_OK) {
         push_error(q, s->choice, err.msg);
         return 1;
@@ -555,7 +571,7 @@ static int sample_one(fw_runner *r, fw_seq *s, const float *row)
         ev.finish = FW_FINISH_STOP;
     else if (s->n_generated >= q->max_tokens || s->n_tokens + 1 >= r->max_context)
         ev.finish = FW_FINISH_LENGTH;
-    else if (s->matcher && r->gram_vt->is_accepting(s->matcher)) {
+    else if (gram && r->gram_vt->is_accepting(s->matcher)) {
         /* A complete document ends when nothing more may follow. */
         int32_t w, words = (r->n_vocab + 31) / 32, any = 0;
         if (r->gram_vt->fill_mask(s->matcher, r->mask, &err) == FW_OK) {
@@ -937,6 +953,7 @@ void fw_runner_destroy(fw_runner *r)
     }
     if (r->tpl)
         r->tpl_vt->destroy(r->tpl);
+    fw_reasoning_rules_deinit(&r->rr);
     if (r->be)
         r->be_vt->destroy(r->be);
     fw_kv_cache_destroy(r->kv);
@@ -962,6 +979,7 @@ fw_template *fw_runner_template(const fw_runner *r) { return r->tpl; }
 const fw_model_config *fw_runner_config(const fw_runner *r) { return r->mc; }
 int32_t fw_runner_max_context(const fw_runner *r) { return r->max_context; }
 const fw_model *fw_runner_model(const fw_runner *r) { return r->model; }
+int fw_runner_reasoning_budgets(const fw_runner *r) { return r->rr.supported; }
 
 fw_status fw_runner_submit(fw_runner *r, fw_req *req, int32_t queue_depth, fw_err *err)
 {

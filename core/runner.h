@@ -22,6 +22,7 @@
 #include "kv_cache.h"
 #include "model.h"
 #include "plugin.h"
+#include "reasoning.h"
 #include "tokenizer.h"
 
 struct event;
@@ -69,6 +70,8 @@ typedef struct fw_req {
     int ignore_eos;
     int32_t *draft;           /* (n_draft) speculation: the predicted output, owned */
     int32_t n_draft;
+    int64_t reasoning_budget; /* reasoning tokens per choice; -1 = no cap */
+    int32_t reasoning_open;   /* 1: the prompt leaves reasoning open; -1: it closed it */
     uint64_t t_submit_ns;
 
     /* scheduler -> HTTP */
@@ -112,6 +115,8 @@ fw_template *fw_runner_template(const fw_runner *r);
 const fw_model_config *fw_runner_config(const fw_runner *r);
 int32_t fw_runner_max_context(const fw_runner *r);
 const fw_model *fw_runner_model(const fw_runner *r);
+/* 1 when the template caps reasoning (fw_template_vtable.reasoning_tags). */
+int fw_runner_reasoning_budgets(const fw_runner *r);
 
 /* Queues req (takes a reference).  FW_ERR_LIMIT when the queue is full. */
 fw_status fw_runner_submit(fw_runner *r, fw_req *req, int32_t queue_depth, fw_err *err);

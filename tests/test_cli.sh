@@ -22,7 +22,7 @@ echo "$LAST_OUT" | grep -q ":$line:9: server.port: 80000 is out of range" ||
 check "missing config" 1 "$d" -c /nonexistent.yaml --check-config
 check "help" 0 "$d" --help
 check "version" 0 "$d" --version
-echo "$LAST_OUT" | grep -q "plugin ABI 1.0" || { echo "FAIL: version: $LAST_OUT"; fail=1; }
+echo "$LAST_OUT" | grep -q "plugin ABI 1.1" || { echo "FAIL: version: $LAST_OUT"; fail=1; }
 check "bad option" 2 "$d" --no-such-option
 check "bad port" 2 "$d" --port 99999 --check-config
 check "fwctl help" 0 "$builddir/fwctl" --help

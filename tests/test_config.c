@@ -54,7 +54,7 @@ START_TEST(test_values_and_defaults)
         "plugins:\n  dir: /opt/p\n  load: [cpu, qwen3]\n"
         "models:\n  - name: m1\n    path: /m/1\n    temperature: 0.5\n    top_k: 20\n"
         "    backend_options: {threads: 2, name: x}\n"
-        "  - name: m2\n    path: /m/2\n    kv_cache_bytes: 512MiB\n";
+        "  - name: m2\n    path: /m/2\n    kv_cache_bytes: 512MiB\n    reasoning_low_budget: 0\n";
     int64_t threads = 0;
     const char *s = NULL;
     double d = 0;
@@ -72,6 +72,8 @@ START_TEST(test_values_and_defaults)
     ck_assert_int_eq(c->models[1].top_k, -1);
     ck_assert_int_eq(c->models[1].kv_cache_bytes, 512 << 20);
     ck_assert_str_eq(c->models[1].backend, "auto");
+    ck_assert_int_eq(c->models[0].reasoning_low_budget, 3000); /* "low" ~3000 tokens (spec) */
+    ck_assert_int_eq(c->models[1].reasoning_low_budget, 0);
     ck_assert_int_eq(fw_config_get_i64(c->models[0].backend_options, "threads", &threads), 0);
     ck_assert_int_eq(threads, 2);
     ck_assert_int_eq(fw_config_get_str(c->models[0].backend_options, "name", &s), 0);
@@ -104,6 +106,8 @@ START_TEST(test_errors_with_positions)
     expect_error("- a\n- b\n", "t.yaml:1:1: expected a map");
     expect_error("models:\n  - name: a\n    path: b\n    temperature: 3\n",
                  "t.yaml:4:18: models[0].temperature: 3 is out of range");
+    expect_error("models:\n  - name: a\n    path: b\n    reasoning_low_budget: -1\n",
+                 "t.yaml:4:27: models[0].reasoning_low_budget: -1 is out of range");
 }
 END_TEST
 

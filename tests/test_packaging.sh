@@ -36,7 +36,7 @@ if [ -f "$tmp/ex/sampler_temp_decay.so" ]; then
     [ -z "$undef" ] && ok "links no fireworksd symbol" || bad "undefined fireworksd symbols: $undef"
     out=$(FIREWORKSD_PLUGIN_PATH= "$daemon" --plugin-dir "$tmp/ex" --list-plugins 2>&1)
     echo "$out" | sed 's/^/# /'
-    echo "$out" | grep -q "^temp_decay  *sampler  *1.0.0  *1.0  *$tmp/ex/sampler_temp_decay.so" &&
+    echo "$out" | grep -q "^temp_decay  *sampler  *1.0.0  *1.1  *$tmp/ex/sampler_temp_decay.so" &&
         ok "installed fireworksd lists the example plugin" || bad "example plugin not listed"
     # Drive it through the ABI as the host would: dlopen, entry, create,
     # sample with a grammar mask, accept until the temperature is 0 (greedy).

@@ -27,6 +27,8 @@ _Static_assert(offsetof(fw_backend_vtable, forward) == 64, "backend vtable layou
 _Static_assert(offsetof(fw_backend_vtable, get_proc) == 80, "backend vtable layout");
 _Static_assert(offsetof(fw_template_vtable, render) == 24, "template vtable layout");
 _Static_assert(offsetof(fw_template_vtable, tool_grammar) == 72, "template vtable layout");
+_Static_assert(offsetof(fw_template_vtable, reasoning_tags) == 80, "template vtable layout (1.1)");
+_Static_assert(sizeof(fw_template_vtable) == 88, "template vtable: append only");
 _Static_assert(offsetof(fw_sampler_vtable, sample) == 32, "sampler vtable layout");
 _Static_assert(offsetof(fw_grammar_vtable, is_accepting) == 64, "grammar vtable layout");
 _Static_assert(offsetof(fw_tensor_view, shape) == 24, "tensor view layout");
@@ -63,8 +65,8 @@ START_TEST(test_refusals)
     fw_registry *r = NULL;
     fw_err err = {0};
 
-    expect_refusal("fake_major", "plugin ABI 2.0 is not compatible with host ABI 1.0");
-    expect_refusal("fake_nodesc", "plugin rejected host ABI 1.0");
+    expect_refusal("fake_major", "plugin ABI 2.1 is not compatible with host ABI 1.1");
+    expect_refusal("fake_nodesc", "plugin rejected host ABI 1.1");
     expect_refusal("fake_kind", "unknown kind 99");
     expect_refusal("fake_short", "vtable is 32 bytes, ABI 1.0 needs 48");
     expect_refusal("fake_nosym", "no fw_plugin_entry symbol");
@@ -78,7 +80,7 @@ START_TEST(test_refusals)
     fclose(f);
     ck_assert_int_eq(fw_registry_create(&r, &err), FW_OK);
     ck_assert_int_ne(fw_registry_load_file(r, notelf, &err), FW_OK);
-    ck_assert_msg(strstr(err.msg, "cannot load (host ABI 1.0)") && strstr(err.msg, notelf), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "cannot load (host ABI 1.1)") && strstr(err.msg, notelf), "%s", err.msg);
     fw_registry_destroy(r);
     unlink(notelf);
 }

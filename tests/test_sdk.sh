@@ -18,6 +18,6 @@ ${CC:-cc} -std=c11 -Wall -Werror -shared -fPIC $cflags "$srcdir/tests/fake/sampl
 daemon=$(find "$tmp/root" -type f -name fireworksd | head -n 1)
 out=$(FIREWORKSD_PLUGIN_PATH= "$daemon" --plugin-dir "$tmp/plugins" --list-plugins)
 echo "$out"
-echo "$out" | grep -q "^sdk_sample  *sampler  *1.0.0  *1.0  *$tmp/plugins/sample.so" ||
+echo "$out" | grep -q "^sdk_sample  *sampler  *1.0.0  *1.1  *$tmp/plugins/sample.so" ||
     { echo "FAIL: out-of-tree plugin not listed"; exit 1; }
 echo "PASS: out-of-tree plugin built with pkg-config and listed"

@@ -325,24 +325,19 @@ START_TEST(stops_and_grammar)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("template_harmony");
-    TCase *tc = tcase_create("harmony");
-    tcase_add_test(tc, render_fixtures);
-    tcase_add_test(tc, render_special_text_is_text);
-    tcase_add_test(tc, render_effort_rules);
-    tcase_add_test(tc, render_clock_date);
-    tcase_add_test(tc, render_template_logic);
-    tcase_add_test(tc, parse_fixtures);
-    tcase_add_test(tc, parse_own_cases);
-    tcase_add_test(tc, parse_fuzz);
-    tcase_add_test(tc, stops_and_grammar);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return fw_test_run(suite());
+    const TTest *const tests[] = {
+        render_fixtures,
+        render_special_text_is_text,
+        render_effort_rules,
+        render_clock_date,
+        render_template_logic,
+        parse_fixtures,
+        parse_own_cases,
+        parse_fuzz,
+        stops_and_grammar,
+        NULL,
+    };
+    return tpl_test_main("harmony", tests);
 }

@@ -247,23 +247,18 @@ START_TEST(stops_and_grammar)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("template_kimi");
-    TCase *tc = tcase_create("kimi");
-    tcase_add_test(tc, render_fixtures_k2);
-    tcase_add_test(tc, render_fixtures_0905);
-    tcase_add_test(tc, render_fixtures_thinking);
-    tcase_add_test(tc, render_variants_and_logic);
-    tcase_add_test(tc, parse_fixtures);
-    tcase_add_test(tc, parse_own_cases);
-    tcase_add_test(tc, parse_fuzz);
-    tcase_add_test(tc, stops_and_grammar);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return fw_test_run(suite());
+    const TTest *const tests[] = {
+        render_fixtures_k2,
+        render_fixtures_0905,
+        render_fixtures_thinking,
+        render_variants_and_logic,
+        parse_fixtures,
+        parse_own_cases,
+        parse_fuzz,
+        stops_and_grammar,
+        NULL,
+    };
+    return tpl_test_main("kimi", tests);
 }

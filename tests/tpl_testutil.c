@@ -408,3 +408,18 @@ char *tpl_test_tool_grammar(const tpl_test_plugin *pl, fw_template *t)
     ck_assert_ptr_nonnull(strstr(g, "args0-p0 ::= \"\\\"city\\\"\" ws \":\" ws args0-v0\n"));
     return g;
 }
+
+int tpl_test_main(const char *name, const TTest *const *tests)
+{
+    static char suite_name[64];
+    Suite *s;
+    TCase *tc;
+
+    snprintf(suite_name, sizeof suite_name, "template_%s", name);
+    s = suite_create(suite_name);
+    tc = tcase_create(name);
+    for (; *tests; tests++)
+        tcase_add_test(tc, *tests);
+    suite_add_tcase(s, tc);
+    return fw_test_run(s);
+}

@@ -6,6 +6,7 @@
 #ifndef FW_TPL_TESTUTIL_H
 #define FW_TPL_TESTUTIL_H
 
+#include <check.h>
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
@@ -92,5 +93,11 @@ void tpl_test_parse_fuzz(const tpl_test_plugin *pl, const char *variant,
  * unknown name or no tools -> FW_ERR_INVALID.  Returns the "required"
  * grammar for the plugin's own checks (free with the host's free). */
 char *tpl_test_tool_grammar(const tpl_test_plugin *pl, fw_template *t);
+
+/* ---- the suite ---- */
+
+/* Runs suite "template_NAME" with one case NAME holding tests (NULL-ended),
+ * in order; returns the process exit status. */
+int tpl_test_main(const char *name, const TTest *const *tests);
 
 #endif

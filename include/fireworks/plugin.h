@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 #define FW_ABI_MAJOR 1
-#define FW_ABI_MINOR 0
+#define FW_ABI_MINOR 1
 
 #if defined(__GNUC__)
 #define FW_EXPORT __attribute__((visibility("default")))

@@ -1,4 +1,4 @@
-/* fireworks/template.h -- chat-template plugins (ABI 1.0).
+/* fireworks/template.h -- chat-template plugins (ABI 1.1).
  *
  * A template plugin knows one chat format: it renders a validated request
  * into prompt pieces, and parses the model's output text, incrementally,
@@ -84,7 +84,18 @@ typedef struct fw_template_vtable {
     /* GBNF for a valid tool-call output given the request's tools and
      * tool_choice (forced tool use); *out is host->alloc'd, NULL if none. */
     fw_status (*tool_grammar)(fw_template *t, const char *request_json, char **out, fw_err *err);
-    /* --- 1.1+: append here only --- */
+    /* --- 1.1 --- */
+    /* Reasoning budgets (an integer reasoning_effort, thinking.budget_tokens).
+     * FW_OK when the format can cap reasoning: *open is the text that opens
+     * the reasoning section at the start of the output, as the model writes
+     * it ("<think>"); *close is the text the host forces into the output
+     * once the budget is spent ("\n</think>\n\n"), and its text without the
+     * surrounding whitespace marks a close the model writes itself.  Both
+     * static UTF-8.  FW_ERR_UNSUPPORTED (or a NULL member, or a 1.0 plugin):
+     * budgets have no effect for this format. */
+    fw_status (*reasoning_tags)(fw_template *t, const char **open, const char **close,
+                                fw_err *err);
+    /* --- 1.2+: append here only --- */
 } fw_template_vtable;
 
 #ifdef __cplusplus

@@ -230,3 +230,63 @@ int tpl_opts_forced_open(const char *opts_json, int *forced)
     cJSON_Delete(o);
     return 0;
 }
+
+fw_status tpl_mparser_opts(const char *who, const void *out, const char *opts_json, int *forced,
+                           fw_err *err)
+{
+    if (!out)
+        return tpl_err(err, FW_ERR_INVALID, "%s parser: missing output pointer", who);
+    if (tpl_opts_forced_open(opts_json, forced) != 0)
+        return tpl_err(err, FW_ERR_INVALID, "%s parser: options are not a JSON object", who);
+    return FW_OK;
+}
+
+void tpl_mcall_init(tpl_mcall *c)
+{
+    memset(c, 0, sizeof *c);
+    fw_buf_init(&c->name);
+    fw_buf_init(&c->lead);
+}
+
+void tpl_mcall_deinit(tpl_mcall *c)
+{
+    fw_buf_deinit(&c->name);
+    fw_buf_deinit(&c->lead);
+}
+
+void tpl_mcall_reset(tpl_mcall *c)
+{
+    fw_buf_reset(&c->lead);
+    memset(&c->js, 0, sizeof c->js);
+}
+
+void tpl_mcall_emit(tpl_mstream *m, const tpl_mcall *c, fw_parse_kind kind, const char *s,
+                    size_t n)
+{
+    if (m->st == FW_OK)
+        m->st = tpl_emit_text(m->cb, m->ctx, kind, c->tool_index - 1, s, n);
+}
+
+size_t tpl_mcall_args(tpl_mstream *m, tpl_mcall *c, const char *id, const char *s, size_t n)
+{
+    size_t i = 0, from;
+
+    if (!c->js.started) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+            i++;
+        fw_buf_append(&c->lead, s, i);
+        if (i == n)
+            return n;
+        if (s[i] != '{')
+            return i; /* not a JSON object: the caller shows the text */
+        c->js.started = 1;
+        if (m->st == FW_OK)
+            m->st = tpl_emit_tool_begin(m->cb, m->ctx, c->tool_index, id,
+                                        c->name.data ? c->name.data : "");
+        c->tool_index++;
+    }
+    from = i;
+    i += tpl_json_scan_feed(&c->js, s + i, n - i);
+    tpl_mcall_emit(m, c, FW_PARSE_TOOL_ARGS, s + from, i - from);
+    return n;
+}

@@ -91,4 +91,33 @@ size_t tpl_json_scan_feed(tpl_json_scan *js, const char *s, size_t n);
  * is given but not a JSON object. */
 int tpl_opts_forced_open(const char *opts_json, int *forced);
 
+/* The start of a marker parser's parser_new: checks out and the options
+ * (*forced = thinking_forced_open); messages "WHO parser: ". */
+fw_status tpl_mparser_opts(const char *who, const void *out, const char *opts_json, int *forced,
+                           fw_err *err);
+
+/* The tool call a marker parser is reading: its name, the whitespace before
+ * its arguments object, the object scanner, and the index of the next call
+ * (events of the current one carry tool_index - 1). */
+typedef struct tpl_mcall {
+    fw_buf name;
+    fw_buf lead;
+    tpl_json_scan js;
+    int tool_index;
+} tpl_mcall;
+
+void tpl_mcall_init(tpl_mcall *c);
+void tpl_mcall_deinit(tpl_mcall *c);
+/* A new call's arguments: nothing of them read yet. */
+void tpl_mcall_reset(tpl_mcall *c);
+/* Emits text for the current call unless a callback already failed. */
+void tpl_mcall_emit(tpl_mstream *m, const tpl_mcall *c, fw_parse_kind kind, const char *s,
+                    size_t n);
+/* Feeds arguments text: whitespace is held in c->lead until the '{', where
+ * TOOL_BEGIN (id, c->name) is emitted; then the object's text goes out as
+ * TOOL_ARGS, and text after its closing brace is dropped.  Returns n, or,
+ * when the text is not a JSON object, the offset of its first non-space
+ * byte with nothing emitted (c->lead holds the whitespace before it). */
+size_t tpl_mcall_args(tpl_mstream *m, tpl_mcall *c, const char *id, const char *s, size_t n);
+
 #endif

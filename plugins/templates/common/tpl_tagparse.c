@@ -391,3 +391,14 @@ const cJSON *tpl_tool_params(const cJSON *tools, const char *name)
     }
     return NULL;
 }
+
+fw_status tpl_tag_vt_parser_new(fw_template *t, const char *opts_json, fw_chat_parser **out,
+                                fw_err *err)
+{
+    return tpl_tag_parser_new(((const tpl_tag_template *)t)->fmt, opts_json, out, err);
+}
+
+const char *const *tpl_tag_vt_stop_strings(fw_template *t)
+{
+    return ((const tpl_tag_template *)t)->stops;
+}

@@ -54,6 +54,18 @@ fw_status tpl_tag_parser_feed(fw_chat_parser *p, const char *s, size_t n, fw_par
 fw_status tpl_tag_parser_finish(fw_chat_parser *p, fw_parse_cb cb, void *ctx, fw_err *err);
 void tpl_tag_parser_free(fw_chat_parser *p);
 
+/* The head of a tag-format plugin's template instance (qwen3, glm): its
+ * struct fw_template begins with this, so the vtable's parser_new and
+ * stop_strings entries are these two. */
+typedef struct tpl_tag_template {
+    const tpl_tag_format *fmt;
+    const char *const *stops; /* NULL-terminated, static */
+} tpl_tag_template;
+
+fw_status tpl_tag_vt_parser_new(fw_template *t, const char *opts_json, fw_chat_parser **out,
+                                fw_err *err);
+const char *const *tpl_tag_vt_stop_strings(fw_template *t);
+
 /* The tools array's entry for name ({"type":"function","function":{..}} or
  * the bare function object); its "parameters" schema or NULL. */
 const cJSON *tpl_tool_params(const cJSON *tools, const char *name);

@@ -60,6 +60,7 @@ static const glm_layout layouts[] = {
 };
 
 struct fw_template {
+    tpl_tag_template tag; /* first: the shared parser_new / stop_strings */
     const glm_layout *lay;
 };
 
@@ -69,6 +70,8 @@ static const char *const specials[] = {
     "<arg_value>", "</arg_value>", "<tool_response>", "</tool_response>", NULL};
 
 static const char *const stops[] = {"<|user|>", "<|observation|>", "<|endoftext|>", NULL};
+
+static const tpl_tag_format g_format; /* below, with its call parser */
 
 static fw_status g_create(const char *variant, const fw_config_node *cfg, fw_template **out,
                           fw_err *err)
@@ -91,6 +94,8 @@ static fw_status g_create(const char *variant, const fw_config_node *cfg, fw_tem
     t = host->alloc(sizeof *t);
     if (!t)
         return tpl_err(err, FW_ERR_NOMEM, "glm: out of memory");
+    t->tag.fmt = &g_format;
+    t->tag.stops = stops;
     t->lay = lay;
     *out = t;
     return FW_OK;
@@ -373,19 +378,6 @@ out:
 static const tpl_tag_format g_format = {"<think>", "</think>", "<tool_call>", "</tool_call>",
                                         g_parse_call, 0, "glm"};
 
-static fw_status g_parser_new(fw_template *t, const char *opts_json, fw_chat_parser **out,
-                              fw_err *err)
-{
-    (void)t;
-    return tpl_tag_parser_new(&g_format, opts_json, out, err);
-}
-
-static const char *const *g_stop_strings(fw_template *t)
-{
-    (void)t;
-    return stops;
-}
-
 /* <tool_call>NAME (<arg_key>KEY</arg_key><arg_value>TEXT</arg_value>)* </tool_call> */
 static void g_call_rule(fw_buf *g, const char *rule, const char *name, const cJSON *params)
 {
@@ -439,12 +431,13 @@ static const fw_template_vtable g_vtable = {
     g_create,
     g_destroy,
     g_render,
-    g_parser_new,
+    tpl_tag_vt_parser_new,
     tpl_tag_parser_feed,
     tpl_tag_parser_finish,
     tpl_tag_parser_free,
-    g_stop_strings,
+    tpl_tag_vt_stop_strings,
     g_tool_grammar,
+    NULL, /* reasoning_tags: budgets have no effect on GLM (spec) */
 };
 
 static const fw_plugin_desc g_desc = {sizeof(fw_plugin_desc), FW_ABI_MAJOR, FW_ABI_MINOR,

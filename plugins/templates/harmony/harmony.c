@@ -741,6 +741,7 @@ static const fw_template_vtable harmony_vtable = {
     harmony_parser_free,
     harmony_stop_strings,
     harmony_tool_grammar,
+    NULL, /* reasoning_tags: no budgets; integer efforts are refused at render */
 };
 
 static const fw_plugin_desc harmony_desc = {

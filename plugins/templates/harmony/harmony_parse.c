@@ -38,27 +38,12 @@ struct fw_chat_parser {
     int hdr_started;    /* the header followed <|start|> */
     int hdr_marked;     /* the header holds a marker */
     int body;           /* BODY_* */
-    fw_buf name;        /* tool name of the current call */
-    fw_buf lead;        /* whitespace before a call's '{' */
-    tpl_json_scan js;
-    int tool_index;     /* index of the next call */
-    int in_call;        /* TOOL_BEGIN was emitted for the current body */
+    tpl_mcall call;     /* the current tool call (name from the header) */
 };
 
 static void emit(fw_chat_parser *p, fw_parse_kind kind, const char *s, size_t n)
 {
-    if (p->ms.st == FW_OK)
-        p->ms.st = tpl_emit_text(p->ms.cb, p->ms.ctx, kind, p->tool_index - 1, s, n);
-}
-
-static void emit_begin(fw_chat_parser *p)
-{
-    if (p->ms.st != FW_OK)
-        return;
-    p->in_call = 1;
-    /* Harmony carries no call ids: the server assigns them */
-    p->ms.st = tpl_emit_tool_begin(p->ms.cb, p->ms.ctx, p->tool_index++, NULL,
-                                p->name.data ? p->name.data : "");
+    tpl_mcall_emit(&p->ms, &p->call, kind, s, n);
 }
 
 /* Emits s as content with every marker removed (malformed output). */
@@ -136,8 +121,8 @@ static void open_body(fw_chat_parser *p)
         word_after(&w, c + 3);
         if (w.len > 10 && !strncmp(w.data, "functions.", 10)) {
             tool = 1;
-            fw_buf_reset(&p->name);
-            fw_buf_append(&p->name, w.data + 10, w.len - 10);
+            fw_buf_reset(&p->call.name);
+            fw_buf_append(&p->call.name, w.data + 10, w.len - 10);
         } else if (w.len && strcmp(w.data, "assistant")) {
             other_recipient = 1;
         }
@@ -153,9 +138,7 @@ static void open_body(fw_chat_parser *p)
     fw_buf_deinit(&w);
 
     p->state = ST_BODY;
-    p->in_call = 0;
-    fw_buf_reset(&p->lead);
-    memset(&p->js, 0, sizeof p->js);
+    tpl_mcall_reset(&p->call);
     if (tool)
         p->body = BODY_TOOL;
     else if (other_recipient)
@@ -165,31 +148,17 @@ static void open_body(fw_chat_parser *p)
     fw_buf_reset(&p->hdr);
 }
 
-/* Feeds call arguments: waits for '{', then passes text until it closes. */
+/* Feeds call arguments (Harmony carries no call ids: the server assigns
+ * them); a body that is not a JSON object is a malformed call, kept as content. */
 static void tool_text(fw_chat_parser *p, const char *s, size_t n)
 {
-    size_t i = 0, from;
+    size_t bad = tpl_mcall_args(&p->ms, &p->call, NULL, s, n);
 
-    if (!p->js.started) {
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
-            i++;
-        fw_buf_append(&p->lead, s, i);
-        if (i == n)
-            return;
-        if (s[i] != '{') {
-            /* not a JSON object: malformed call, keep the text as content */
-            p->body = BODY_CONTENT;
-            emit(p, FW_PARSE_CONTENT, p->lead.data, p->lead.len);
-            emit(p, FW_PARSE_CONTENT, s + i, n - i);
-            return;
-        }
-        p->js.started = 1;
-        emit_begin(p);
+    if (bad < n) {
+        p->body = BODY_CONTENT;
+        emit(p, FW_PARSE_CONTENT, p->call.lead.data, p->call.lead.len);
+        emit(p, FW_PARSE_CONTENT, s + bad, n - bad);
     }
-    from = i;
-    i += tpl_json_scan_feed(&p->js, s + i, n - i);
-    emit(p, FW_PARSE_TOOL_ARGS, s + from, i - from);
-    /* anything after the closing brace is dropped */
 }
 
 static void on_text(void *ctx, const char *s, size_t n)
@@ -293,18 +262,17 @@ fw_status harmony_parser_new(fw_template *t, const char *opts_json, fw_chat_pars
     fw_chat_parser *p;
     int forced = 0;
 
+    fw_status st = tpl_mparser_opts("harmony", out, opts_json, &forced, err);
+
     (void)t;
-    if (!out)
-        return fw_err_set(err, FW_ERR_INVALID, "harmony parser: missing output pointer");
-    if (tpl_opts_forced_open(opts_json, &forced) != 0)
-        return fw_err_set(err, FW_ERR_INVALID, "harmony parser: options are not a JSON object");
+    if (st != FW_OK)
+        return st;
     p = calloc(1, sizeof *p);
     if (!p)
         return fw_err_set(err, FW_ERR_NOMEM, "harmony parser: out of memory");
     fw_buf_init(&p->ms.in);
     fw_buf_init(&p->hdr);
-    fw_buf_init(&p->name);
-    fw_buf_init(&p->lead);
+    tpl_mcall_init(&p->call);
     /* The generation prompt ends with "<|start|>assistant": output begins
      * with the rest of that header, or inside an analysis body if the prompt
      * already opened one. */
@@ -327,7 +295,8 @@ static fw_status feed_common(fw_chat_parser *p, const char *text, size_t n, fw_p
     run(p, final);
     if (final && p->ms.st == FW_OK && p->state == ST_HEADER)
         abandon_header(p);
-    return tpl_mstream_end(&p->ms, "harmony", p->hdr.oom || p->name.oom || p->lead.oom, err);
+    return tpl_mstream_end(&p->ms, "harmony", p->hdr.oom || p->call.name.oom || p->call.lead.oom,
+                          err);
 }
 
 fw_status harmony_parser_feed(fw_chat_parser *p, const char *text, size_t n, fw_parse_cb cb,
@@ -353,7 +322,6 @@ void harmony_parser_free(fw_chat_parser *p)
         return;
     fw_buf_deinit(&p->ms.in);
     fw_buf_deinit(&p->hdr);
-    fw_buf_deinit(&p->name);
-    fw_buf_deinit(&p->lead);
+    tpl_mcall_deinit(&p->call);
     free(p);
 }

@@ -380,6 +380,7 @@ static const fw_template_vtable kimi_vtable = {
     kimi_parser_free,
     kimi_stop_strings,
     kimi_tool_grammar,
+    NULL, /* reasoning_tags: no budgets; the templates have no reasoning switch */
 };
 
 static const fw_plugin_desc kimi_desc = {

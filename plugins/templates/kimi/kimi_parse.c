@@ -34,24 +34,12 @@ struct fw_chat_parser {
     int state;
     int in_section;    /* inside <|tool_calls_section_begin|> */
     fw_buf id;         /* "functions.NAME:IDX" being read */
-    fw_buf name;
-    fw_buf lead;       /* whitespace before a call's '{' */
-    tpl_json_scan js;
-    int tool_index;
+    tpl_mcall call;    /* the current tool call (name split from the id) */
 };
 
 static void emit(fw_chat_parser *p, fw_parse_kind kind, const char *s, size_t n)
 {
-    if (p->ms.st == FW_OK)
-        p->ms.st = tpl_emit_text(p->ms.cb, p->ms.ctx, kind, p->tool_index - 1, s, n);
-}
-
-static void emit_begin(fw_chat_parser *p)
-{
-    if (p->ms.st != FW_OK)
-        return;
-    p->ms.st = tpl_emit_tool_begin(p->ms.cb, p->ms.ctx, p->tool_index++, p->id.data ? p->id.data : "",
-                                p->name.data ? p->name.data : "");
+    tpl_mcall_emit(&p->ms, &p->call, kind, s, n);
 }
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -81,38 +69,25 @@ static int split_id(fw_chat_parser *p)
     p->id.data[p->id.len] = '\0';
     s = p->id.data;
     colon = strrchr(s, ':');
-    fw_buf_reset(&p->name);
+    fw_buf_reset(&p->call.name);
     if (!strncmp(s, "functions.", 10))
         s += 10;
-    fw_buf_append(&p->name, s, colon && colon >= s ? (size_t)(colon - s) : strlen(s));
-    return p->name.len > 0 && !strpbrk(p->name.data, " \n\t<>{}");
+    fw_buf_append(&p->call.name, s, colon && colon >= s ? (size_t)(colon - s) : strlen(s));
+    return p->call.name.len > 0 && !strpbrk(p->call.name.data, " \n\t<>{}");
 }
 
 static void args_text(fw_chat_parser *p, const char *s, size_t n)
 {
-    size_t i = 0, from;
+    size_t bad = tpl_mcall_args(&p->ms, &p->call, p->id.data ? p->id.data : "", s, n);
 
-    if (!p->js.started) {
-        while (i < n && is_space(s[i]))
-            i++;
-        fw_buf_append(&p->lead, s, i);
-        if (i == n)
-            return;
-        if (s[i] != '{') {
-            /* not a JSON object: the call text falls back to content */
-            emit(p, FW_PARSE_CONTENT, p->id.data, p->id.len);
-            emit(p, FW_PARSE_CONTENT, p->lead.data, p->lead.len);
-            emit(p, FW_PARSE_CONTENT, s + i, n - i);
-            fw_buf_reset(&p->id);
-            p->state = ST_CONTENT;
-            return;
-        }
-        p->js.started = 1;
-        emit_begin(p);
+    if (bad < n) {
+        /* not a JSON object: the call text falls back to content */
+        emit(p, FW_PARSE_CONTENT, p->id.data, p->id.len);
+        emit(p, FW_PARSE_CONTENT, p->call.lead.data, p->call.lead.len);
+        emit(p, FW_PARSE_CONTENT, s + bad, n - bad);
+        fw_buf_reset(&p->id);
+        p->state = ST_CONTENT;
     }
-    from = i;
-    i += tpl_json_scan_feed(&p->js, s + i, n - i);
-    emit(p, FW_PARSE_TOOL_ARGS, s + from, i - from);
 }
 
 static void on_text(void *ctx, const char *s, size_t n)
@@ -193,8 +168,7 @@ static void on_marker(void *ctx, int m)
             id_to_content(p);
             break;
         }
-        fw_buf_reset(&p->lead);
-        memset(&p->js, 0, sizeof p->js);
+        tpl_mcall_reset(&p->call);
         p->state = ST_TOOL_ARGS;
         break;
     case M_CALL_END:
@@ -220,18 +194,17 @@ fw_status kimi_parser_new(fw_template *t, const char *opts_json, fw_chat_parser 
     fw_chat_parser *p;
     int forced = 0;
 
+    fw_status st = tpl_mparser_opts("kimi", out, opts_json, &forced, err);
+
     (void)t;
-    if (!out)
-        return fw_err_set(err, FW_ERR_INVALID, "kimi parser: missing output pointer");
-    if (tpl_opts_forced_open(opts_json, &forced) != 0)
-        return fw_err_set(err, FW_ERR_INVALID, "kimi parser: options are not a JSON object");
+    if (st != FW_OK)
+        return st;
     p = calloc(1, sizeof *p);
     if (!p)
         return fw_err_set(err, FW_ERR_NOMEM, "kimi parser: out of memory");
     fw_buf_init(&p->ms.in);
     fw_buf_init(&p->id);
-    fw_buf_init(&p->name);
-    fw_buf_init(&p->lead);
+    tpl_mcall_init(&p->call);
     p->state = forced ? ST_REASONING : ST_CONTENT;
     *out = p;
     return FW_OK;
@@ -247,7 +220,8 @@ static fw_status feed_common(fw_chat_parser *p, const char *text, size_t n, fw_p
     run(p, final);
     if (final && p->ms.st == FW_OK && p->state == ST_TOOL_ID)
         id_to_content(p); /* output ended inside a call id */
-    return tpl_mstream_end(&p->ms, "kimi", p->id.oom || p->name.oom || p->lead.oom, err);
+    return tpl_mstream_end(&p->ms, "kimi", p->id.oom || p->call.name.oom || p->call.lead.oom,
+                          err);
 }
 
 fw_status kimi_parser_feed(fw_chat_parser *p, const char *text, size_t n, fw_parse_cb cb,
@@ -270,7 +244,6 @@ void kimi_parser_free(fw_chat_parser *p)
         return;
     fw_buf_deinit(&p->ms.in);
     fw_buf_deinit(&p->id);
-    fw_buf_deinit(&p->name);
-    fw_buf_deinit(&p->lead);
+    tpl_mcall_deinit(&p->call);
     free(p);
 }

@@ -23,7 +23,7 @@
 static const fw_host_api *host; /* the one allowed global */
 
 struct fw_template {
-    int unused;
+    tpl_tag_template tag; /* first: the shared parser_new / stop_strings */
 };
 
 /* Template literals that are single tokens of the Qwen3 vocabulary. */
@@ -32,6 +32,8 @@ static const char *const specials[] = {"<|im_start|>", "<|im_end|>", "<tool_call
                                        "</think>", NULL};
 
 static const char *const stops[] = {"<|im_end|>", "<|endoftext|>", NULL};
+
+static const tpl_tag_format q_format; /* below, with its call parser */
 
 static fw_status q_create(const char *variant, const fw_config_node *cfg, fw_template **out,
                           fw_err *err)
@@ -46,6 +48,8 @@ static fw_status q_create(const char *variant, const fw_config_node *cfg, fw_tem
     if (!t)
         return tpl_err(err, FW_ERR_NOMEM, "qwen3: out of memory");
     memset(t, 0, sizeof *t);
+    t->tag.fmt = &q_format;
+    t->tag.stops = stops;
     *out = t;
     return FW_OK;
 }
@@ -263,29 +267,21 @@ out:
 static const tpl_tag_format q_format = {"<think>", "</think>", "<tool_call>", "</tool_call>",
                                         q_parse_call, 1, "qwen3"};
 
-static fw_status q_parser_new(fw_template *t, const char *opts_json, fw_chat_parser **out,
-                              fw_err *err)
-{
-    (void)t;
-    return tpl_tag_parser_new(&q_format, opts_json, out, err);
-}
-
-static const char *const *q_stop_strings(fw_template *t)
-{
-    (void)t;
-    return stops;
-}
-
 /* <tool_call>\n{"name": "NAME", "arguments": OBJECT}\n</tool_call>, the
- * object following the tool's parameters schema (RULE-args, ends in ws). */
+ * object following the tool's parameters schema (RULE-args, ends in ws).
+ * NAME is a JSON string there: JSON-escaped, then escaped for GBNF. */
 static void q_call_rule(fw_buf *g, const char *rule, const char *name, const cJSON *params)
 {
     char args[48];
+    fw_buf js;
 
     snprintf(args, sizeof args, "%s-args", rule);
-    fw_buf_printf(g, "%s ::= \"<tool_call>\\n{\\\"name\\\": \\\"", rule);
-    tpl_gbnf_escape(g, name);
-    fw_buf_printf(g, "\\\", \\\"arguments\\\": \" ws %s \"}\\n</tool_call>\"\n", args);
+    fw_buf_init(&js);
+    tpl_json_str(&js, name, strlen(name));
+    fw_buf_printf(g, "%s ::= \"<tool_call>\\n{\\\"name\\\": ", rule);
+    tpl_gbnf_escape(g, js.data ? js.data : "\"\"");
+    fw_buf_printf(g, ", \\\"arguments\\\": \" ws %s \"}\\n</tool_call>\"\n", args);
+    fw_buf_deinit(&js);
     tool_gbnf_args(g, args, params);
 }
 
@@ -296,21 +292,35 @@ static fw_status q_tool_grammar(fw_template *t, const char *request_json, char *
     return tpl_gbnf_tool_grammar(request_json, q_call_rule, "\"\\n\"", host->alloc, out, err);
 }
 
+/* The reasoning block the official template writes around reasoning_content
+ * ('<think>\n' ... '\n</think>\n\n'): the model opens it with <think> at the
+ * start of its turn; a budget closes it with the template's own bytes. */
+static fw_status q_reasoning_tags(fw_template *t, const char **open, const char **close,
+                                  fw_err *err)
+{
+    (void)t;
+    (void)err;
+    *open = "<think>";
+    *close = "\n</think>\n\n";
+    return FW_OK;
+}
+
 static const fw_template_vtable q_vtable = {
     sizeof(fw_template_vtable),
     q_create,
     q_destroy,
     q_render,
-    q_parser_new,
+    tpl_tag_vt_parser_new,
     tpl_tag_parser_feed,
     tpl_tag_parser_finish,
     tpl_tag_parser_free,
-    q_stop_strings,
+    tpl_tag_vt_stop_strings,
     q_tool_grammar,
+    q_reasoning_tags,
 };
 
 static const fw_plugin_desc q_desc = {sizeof(fw_plugin_desc), FW_ABI_MAJOR, FW_ABI_MINOR,
-                                      FW_PLUGIN_TEMPLATE,     "qwen3",      "1.0",
+                                      FW_PLUGIN_TEMPLATE,     "qwen3",      "1.1",
                                       &q_vtable};
 
 const fw_plugin_desc *fw_template_qwen3_desc(const fw_host_api *h)
