@@ -415,6 +415,11 @@ await field('logprobs', async () => {
   const legacy = (await ok({ max_tokens: 3, temperature: 0, logprobs: 2, ignore_eos: true })).choices[0].logprobs;
   eq(legacy.tokens.length, 3, 'legacy: one token per position');
   for (const m of legacy.top_logprobs) assert(Object.keys(m).length >= 1 && Object.keys(m).length <= 3, 'legacy: N (+1) alternatives');
+  const hot = (await ok({ max_tokens: 6, temperature: 2, seed: 3, logprobs: 1, ignore_eos: true })).choices[0].logprobs;
+  hot.tokens.forEach((tok, i) => {
+    const m = hot.top_logprobs[i];
+    assert(Object.keys(m).length <= 2 && Math.abs(m[tok] - hot.token_logprobs[i]) < 1e-4, 'legacy: the sampled token is in top_logprobs: ' + JSON.stringify(m));
+  });
   eq((await ok({ max_tokens: 2, logprobs: 0 })).choices[0].logprobs.top_logprobs, null, 'logprobs 0: top_logprobs null');
   eq((await ok({ max_tokens: 2, logprobs: false, top_logprobs: 3 })).choices[0].logprobs, null, 'logprobs false');
   eq((await ok({ max_tokens: 2 })).choices[0].logprobs, null, 'logprobs unset');
