@@ -291,6 +291,25 @@ await field('stream.usage', async () => {
   }
 });
 
+await field('null', async () => {
+  // docs/api.md: null is the same as leaving the field out...
+  const want = content(await ok({ max_tokens: 4, seed: 5, ignore_eos: true }));
+  for (const f of ['stream', 'response_format', 'temperature', 'top_k', 'top_p', 'min_p', 'typical_p', 'frequency_penalty',
+                   'presence_penalty', 'repetition_penalty', 'mirostat_target', 'mirostat_lr', 'stop', 'max_completion_tokens',
+                   'logprobs', 'top_logprobs', 'echo', 'echo_last', 'logit_bias', 'user', 'prompt_cache_isolation_key', 'raw_output',
+                   'perf_metrics_in_response', 'return_token_ids', 'prompt_truncate_len', 'speculation', 'prediction', 'metadata',
+                   'reasoning_effort', 'reasoning_history', 'thinking', 'parallel_tool_calls', 'function_call']) {
+    const j = await ok({ max_tokens: 4, seed: 5, ignore_eos: true, [f]: null });
+    eq([content(j), Object.keys(j).sort(), Object.keys(j.choices[0]).sort(), j.choices[0].logprobs],
+       [want, ['choices', 'created', 'id', 'model', 'object', 'usage'], ['finish_reason', 'index', 'logprobs', 'message'], null], f + ': null');
+  }
+  // ...except on the fields the spec does not make nullable
+  for (const [f, type] of [['n', 'int_type'], ['ignore_eos', 'bool_type'], ['context_length_exceeded_behavior', 'literal_error'],
+                           ['tools', 'list_type'], ['functions', 'list_type'], ['model', 'string_type'], ['messages', 'list_type']])
+    detail(await chat({ [f]: null }), ['body', f], type);
+  detail(await chat({ tool_choice: null }), ['body', 'tool_choice', 'FunctionSelection'], 'model_type');
+});
+
 await field('stream_options', async () => {
   // not in the spec: rejected, as docs/api.md says
   detail(await chat({ stream: true, stream_options: { include_usage: true } }), ['body', 'stream_options'], 'extra_forbidden');
