@@ -403,6 +403,8 @@ await field('n', async () => {
   eq(j.choices.length, 4, 'four choices');
   assert(new Set(j.choices.map(c => c.message.content)).size > 1, 'n choices are all the same: RNG streams not forked');
   eq(j.usage.completion_tokens, 24, 'usage counts every choice');
+  const most = await ok({ n: 128, max_tokens: 1, ignore_eos: true });
+  eq([most.choices.length, most.usage.completion_tokens], [128, 128], 'n 128');
   detail(await chat({ n: 129 }), ['body', 'n'], 'less_than_equal');
   detail(await chat({ n: null }), ['body', 'n'], 'int_type');
 });
@@ -418,6 +420,7 @@ await field('stop', async () => {
   eq(j.choices[0].finish_reason, 'stop', 'finish_reason');
   const s = await stream({ ...base, stop: ['\u0000never', stop] });
   eq(s.chunks.map(c => c.choices[0].delta.content || '').join(''), full.join('').slice(0, at), 'streamed text cut before the stop string');
+  eq(content(await ok({ ...base, stop: ['', ''] })), full.join(''), 'empty stop strings are ignored');
   detail(await chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), ['body', 'stop', 'list[str]'], 'too_long');
 });
 
