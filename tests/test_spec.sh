@@ -536,6 +536,14 @@ await field('raw_output', async () => {
   assert(!('raw_output' in (await ok({ max_tokens: 1 })).choices[0]), 'absent unless asked');
 });
 
+await field('raw_output.stream', async () => {
+  // the spec's stream choice has raw_output: expected on a choice's last chunk
+  const { chunks } = await stream({ max_tokens: 2, raw_output: true });
+  const raw = chunks.map(c => c.choices[0].raw_output).filter(Boolean);
+  eq(raw.length, 1, 'chunks carrying raw_output');
+  conformRaw(raw[0], 'chunk raw_output');
+});
+
 await field('perf_metrics_in_response', async () => {
   const r = await chat({ max_tokens: 2 });
   for (const h of ['fireworks-prompt-tokens', 'fireworks-cached-prompt-tokens', 'fireworks-server-time-to-first-token', 'fireworks-server-processing-time'])
@@ -709,6 +717,8 @@ await field('response_format', async () => {
     const v = JSON.parse(r.message.content);
     assert(Number.isInteger(v.a) && ['x', 'y'].includes(v.b) && Object.keys(v).length === 2, 'schema shape: ' + r.message.content);
   }
+  assert((await ok({ response_format: { type: 'json_schema', schema }, max_tokens: 1, raw_output: true })).choices[0].raw_output.grammar,
+         'json_schema given as schema');
   eq((await ok({ response_format: { type: 'text' }, max_tokens: 1, raw_output: true })).choices[0].raw_output.grammar, undefined, 'text: no grammar');
   detail(await chat({ response_format: { type: 'json_schema' } }), ['body', 'response_format'], 'value_error');
 });
@@ -769,7 +779,7 @@ EOF
 # (engine.c, runner.c, api_request.c, the qwen3 template, libevent's 413).
 KNOWN=messages.developer,messages.assistant-prefill,max_tokens.zero,seed.int64,logit_bias.vocab
 KNOWN=$KNOWN,prefix-cache.max_tokens-1,metadata,tool_choice.none,parallel_tool_calls
-KNOWN=$KNOWN,stream.usage,response_format.grammar,response_format.invalid,errors.413
+KNOWN=$KNOWN,stream.usage,raw_output.stream,response_format.grammar,response_format.invalid,errors.413
 
 eos=$(node -e 'const c=require(process.argv[1]); console.log(Array.isArray(c.eos_token_id) ? c.eos_token_id[0] : c.eos_token_id)' "$tmp/qwen3/config.json")
 FW_BASE=$base FW_KEY=$key FW_EOS=$eos FW_KNOWN=${FW_SPEC_KNOWN-$KNOWN} FW_LOG=$tmp/server.log \
