@@ -654,7 +654,8 @@ await field('tools', async () => {
   eq(m.tool_calls.length, 1, 'one tool call parsed');
   eq([m.tool_calls[0].function.name, JSON.parse(m.tool_calls[0].function.arguments)], ['get_w', { city: 'x' }], 'call');
   assert(!m.content, 'no content besides the call');
-  const s = await stream({ tools, response_format: callGrammar, max_tokens: 40, temperature: 0 });
+  const s = await stream({ tools, response_format: callGrammar, max_tokens: 40, temperature: 0, logit_bias: { [eos]: 100 } });
+  eq(s.chunks[s.chunks.length - 1].choices[0].finish_reason, 'tool_calls', 'streamed finish_reason');
   let name = '', args = '', id = null;
   for (const c of s.chunks) for (const t of c.choices[0].delta.tool_calls || []) {
     if (t.id) id = t.id;
