@@ -147,6 +147,7 @@ static void logprobs_legacy(fw_buf *b, const fw_api_logprobs *lp)
             int32_t n_top = t->n_top < 0 ? 0 : t->n_top > FW_MAX_TOP_LOGPROBS
                                                    ? FW_MAX_TOP_LOGPROBS
                                                    : t->n_top;
+            int sampled_listed = 0;
             fw_buf_puts(b, i ? ",{" : "{");
             for (k = 0; k < n_top; k++) {
                 if (k)
@@ -155,6 +156,18 @@ static void logprobs_legacy(fw_buf *b, const fw_api_logprobs *lp)
                                 t->top[k].token ? t->top[k].token_len : 0);
                 fw_buf_putc(b, ':');
                 fw_api_f32_write(b, t->top[k].logprob);
+                sampled_listed |= t->top[k].token_id == t->token_id ||
+                                  (t->top[k].token_len == t->token_len &&
+                                   (!t->token_len || !memcmp(t->top[k].token, t->token, t->token_len)));
+            }
+            /* The spec: "the API will always return the logprob of the
+             * sampled token, so there may be up to logprobs+1 elements". */
+            if (!sampled_listed) {
+                if (n_top)
+                    fw_buf_putc(b, ',');
+                fw_api_json_str(b, t->token ? t->token : "", t->token ? t->token_len : 0);
+                fw_buf_putc(b, ':');
+                fw_api_f32_write(b, t->logprob);
             }
             fw_buf_putc(b, '}');
         }

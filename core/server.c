@@ -7,6 +7,7 @@
 #include "fwbuild.h"
 
 #include "server.h"
+#include "api_error.h"
 #include "buf.h"
 #include "engine.h"
 #include "err.h"
@@ -73,6 +74,22 @@ void fw_http_send_json(struct evhttp_request *req, int status, const char *json,
     }
 }
 
+/* The server's own errors: the Fireworks body of fw_api_error_write, whose
+ * "type" follows the status (invalid_request_error below 500,
+ * internal_server_error from 500 up), as docs/api.md promises. */
+static void send_error(struct evhttp_request *req, int status, const char *code, const char *message)
+{
+    fw_buf b;
+
+    fw_buf_init(&b);
+    fw_api_error_write(&b, status, code, message);
+    if (b.oom)
+        fw_http_send_error(req, 500, "internal_server_error", "out_of_memory", "out of memory");
+    else
+        fw_http_send_json(req, status, b.data, b.len);
+    fw_buf_deinit(&b);
+}
+
 /* Constant-time comparison: the time taken does not depend on where the
  * first differing byte is. */
 static int key_equal(const char *a, const char *b)
@@ -111,7 +128,7 @@ static void on_health(fw_server *s, struct evhttp_request *req)
     if (!fw_engine_ready(s->engine)) {
         const char *why = NULL;
         if (fw_engine_failed(s->engine, &why)) {
-            fw_http_send_error(req, 503, "server_error", "model_load_failed", why);
+            send_error(req, 503, "model_load_failed", why);
             return;
         }
         fw_http_send_json(req, 503, "{\"status\":\"loading\"}", 20);
@@ -175,8 +192,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (!strcmp(path, "/v1/models") || !strcmp(path, "/v1/chat/completions")) {
         if (!authorized(s, req)) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer");
-            fw_http_send_error(req, 401, "authentication_error", "invalid_api_key",
-                               "missing or invalid API key (Authorization: Bearer KEY)");
+            send_error(req, 401, "invalid_api_key",
+                       "missing or invalid API key (Authorization: Bearer KEY)");
             return;
         }
         if (!strcmp(path, "/v1/models")) {
@@ -188,17 +205,16 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (method != EVHTTP_REQ_POST)
             goto bad_method;
         if (s->draining) {
-            fw_http_send_error(req, 503, "server_error", "shutting_down", "the server is shutting down");
+            send_error(req, 503, "shutting_down", "the server is shutting down");
             return;
         }
         fw_engine_chat(s->engine, req);
         return;
     }
-    fw_http_send_error(req, 404, "invalid_request_error", "not_found", "no such route");
+    send_error(req, 404, "not_found", "no such route");
     return;
 bad_method:
-    fw_http_send_error(req, 405, "invalid_request_error", "method_not_allowed",
-                       "method not allowed for this route");
+    send_error(req, 405, "method_not_allowed", "method not allowed for this route");
 }
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)

@@ -251,6 +251,18 @@ START_TEST(response_legacy_logprobs_tools_perf)
         "`perf_metrics`:{`prompt-tokens`:5,`cached-prompt-tokens`:0,"
         "`server-time-to-first-token`:0.125,`server-processing-time`:0.5}}");
 
+    /* legacy with logprobs=1: a sampled token that is not the top
+     * alternative is added to the map (up to N+1 entries, as the spec says) */
+    fw_buf_reset(&b);
+    items[0].top[0] = items[0].top[1];
+    ch[0].logprobs.top_n = 1;
+    items[0].n_top = items[1].n_top = 1;
+    r.n_choices = 1;
+    fw_api_response_write(&b, &r);
+    ck_assert_ptr_nonnull(strstr(b.data, "\"top_logprobs\":[{\"x\":-3.5,\"Hi\":-0.25},{\"!\":-1}]"));
+    items[0] = lp_item(7, "Hi", -0.25f, 0);
+    items[1] = lp_item(8, "!", -1.0f, 2);
+
     /* legacy with logprobs=0: top_logprobs is null */
     fw_buf_reset(&b);
     ch[0].logprobs.top_n = 0;
