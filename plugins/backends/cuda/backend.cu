@@ -6,7 +6,9 @@
  *   "cuda_copy_bandwidth"  double fn(fw_backend *, uint64_t bytes): device-to-device
  *                          cudaMemcpy, bytes read + written per second (best of 10)
  *   "cuda_gemm_peak"       double fn(fw_backend *, int32_t m, int32_t n, int32_t k):
- *                          cuBLASLt BF16 GEMM (F32 accumulate) FLOP/s (best of 10) */
+ *                          the prefill GEMM (cu_matmul: x split into two BF16 halves, two
+ *                          cuBLASLt BF16 GEMMs, F32 accumulate) in FLOP/s of the one
+ *                          m x n x k product (best of 10) */
 #include "backend_cuda.h"
 #include "cuda_int.h"
 
@@ -317,7 +319,7 @@ static double gemm_peak(fw_backend *b, int32_t m, int32_t n, int32_t k)
     cudaSetDevice(b->device);
     if (cudaMalloc(&wd, (size_t)n * k * 2) != cudaSuccess ||
         cudaMalloc((void **)&x, (size_t)m * k * 4) != cudaSuccess ||
-        cudaMalloc((void **)&xb, (size_t)m * k * 2) != cudaSuccess ||
+        cudaMalloc((void **)&xb, (size_t)m * k * 4 + 256) != cudaSuccess || /* x as 2 BF16 halves */
         cudaMalloc((void **)&y, (size_t)m * n * 4) != cudaSuccess) {
         (void)cudaGetLastError();
         cudaFree(wd), cudaFree(x), cudaFree(xb), cudaFree(y);
