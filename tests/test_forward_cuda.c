@@ -8,12 +8,20 @@
  * margin exceeds 0.1.  Without the plugin or a usable GPU the program exits
  * 77 (automake's SKIP) with the reason.
  *
+ * Beside the golden checks, the same batches go through the cpu backend (when its
+ * plugin is built) and must agree: a mixed prefill + decode batch over two paged
+ * sequences, every KV dtype, FP8 block weights (fw_mkmodel_quantize_fp8 of each
+ * fixture) and F16 / F32 weights (fw_mkmodel_write).  Built twice: as
+ * test_forward_cuda for the real plugin and as test_forward_cuemu for the same
+ * sources on the CPU emulator (tests/cuemu), which runs in every `make check`.
+ *
  * Helper modes for tests/check-gpu.sh:
  *   test_forward_cuda --ids GOLDEN          prints the prompt ids "1,2,3"
  *   test_forward_cuda --compare GOLDEN OUT  compares OUT's `logits` with GOLDEN's (exit 0/1)
  *   test_forward_cuda --probe               exit 0 when the plugin can run here, else 77 */
 #include "testutil.h"
 
+#include "mkmodel.h"
 #include "model.h"
 #include "plugin.h"
 #include "safetensors.h"
@@ -22,6 +30,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <unistd.h>
+
+#ifndef FW_CUDA_PLUGIN /* relative to the build tree */
+#define FW_CUDA_PLUGIN "plugins/backends/cuda/.libs/backend_cuda.so"
+#endif
+#define FW_CPU_PLUGIN "plugins/backends/cpu/.libs/backend_cpu.so"
 
 #define BLOCK 4
 #define MAX_TOK 64
@@ -33,6 +48,7 @@ static const char *const archs[] = {"qwen3-a17", "qwen3_moe-a17", "gpt_oss-a17",
 
 static fw_registry *reg;
 static const fw_backend_vtable *vt;
+static const fw_backend_vtable *cpu_vt; /* NULL without the cpu plugin: cross checks skip */
 
 static int find_tensor(const fw_st_file *f, const char *name)
 {
@@ -115,32 +131,40 @@ static int golden_open(const char *path, golden *g)
     return 1;
 }
 
+static const char *kv_name(uint32_t dt)
+{
+    return dt == FW_DTYPE_F32 ? "F32" : dt == FW_DTYPE_BF16 ? "BF16" : "F16";
+}
+
 /* ---- the suite ------------------------------------------------------------ */
 
 typedef struct runner {
+    const fw_backend_vtable *vt;
     fw_backend *b;
     fw_model *model;
     int32_t vocab;
     int32_t tables[2][MAX_TOK / BLOCK];
 } runner;
 
-static void runner_open(runner *r, const char *dir, uint32_t kv_dtype)
+static void runner_open_vt(runner *r, const fw_backend_vtable *bvt, const char *dir,
+                           uint32_t kv_dtype)
 {
     fw_err err = {0};
     int32_t n_views;
     fw_kv_layout kv = {sizeof kv, BLOCK, kv_dtype, 0, 0, 0, 0};
 
     memset(r, 0, sizeof *r);
+    r->vt = bvt;
     ck_assert_msg(fw_model_open(dir, &r->model, &err) == FW_OK, "%s", err.msg);
     const fw_model_desc *d = fw_model_get_desc(r->model);
     const fw_tensor_view *views = fw_model_tensors(r->model, &n_views);
-    ck_assert_msg(vt->init(NULL, &r->b, &err) == FW_OK, "%s", err.msg);
-    ck_assert_msg(vt->supports(r->b, d, &err) == FW_OK, "%s", err.msg);
-    ck_assert_msg(vt->load_weights(r->b, d, views, n_views, &err) == FW_OK, "%s", err.msg);
+    ck_assert_msg(bvt->init(NULL, &r->b, &err) == FW_OK, "%s", err.msg);
+    ck_assert_msg(bvt->supports(r->b, d, &err) == FW_OK, "%s", err.msg);
+    ck_assert_msg(bvt->load_weights(r->b, d, views, n_views, &err) == FW_OK, "%s", err.msg);
     kv.budget_bytes = 1;
-    ck_assert_int_eq(vt->kv_alloc(r->b, &kv, &err), FW_ERR_LIMIT); /* learn the block size */
+    ck_assert_int_eq(bvt->kv_alloc(r->b, &kv, &err), FW_ERR_LIMIT); /* learn the block size */
     kv.budget_bytes = kv.bytes_per_block * (2 * MAX_TOK / BLOCK);
-    ck_assert_msg(vt->kv_alloc(r->b, &kv, &err) == FW_OK, "%s", err.msg);
+    ck_assert_msg(bvt->kv_alloc(r->b, &kv, &err) == FW_OK, "%s", err.msg);
     ck_assert_int_eq(kv.n_blocks, 2 * MAX_TOK / BLOCK);
     for (int32_t i = 0; i < MAX_TOK / BLOCK; i++) { /* interleaved, so tables matter */
         r->tables[0][i] = 2 * i + 1;
@@ -149,9 +173,14 @@ static void runner_open(runner *r, const char *dir, uint32_t kv_dtype)
     r->vocab = d->vocab_size;
 }
 
+static void runner_open(runner *r, const char *dir, uint32_t kv_dtype)
+{
+    runner_open_vt(r, vt, dir, kv_dtype);
+}
+
 static void runner_close(runner *r)
 {
-    vt->destroy(r->b);
+    r->vt->destroy(r->b);
     fw_model_close(r->model);
 }
 
@@ -172,7 +201,7 @@ static void step(runner *r, const int32_t *ids, int32_t n, int32_t pos0, int bot
     for (int32_t i = 0; i < T; i++)
         idx[i] = i;
     fw_batch b = {sizeof b, T, n_seq, T, tok, pos, seq, len, tables, idx};
-    ck_assert_msg(vt->forward(r->b, &b, logits, &err) == FW_OK, "%s", err.msg);
+    ck_assert_msg(r->vt->forward(r->b, &b, logits, &err) == FW_OK, "%s", err.msg);
 }
 
 static void check_arch(int i, uint32_t kv_dtype, int mode)
@@ -218,12 +247,171 @@ static void check_arch(int i, uint32_t kv_dtype, int mode)
                                   sizeof why), "%s batch seq %d: %s", archs[i], s, why);
         free(tmp);
     }
-    printf("%s kv %s %s: %s\n", archs[i], kv_dtype == FW_DTYPE_F32 ? "F32" : "BF16",
+    printf("%s kv %s %s: %s\n", archs[i], kv_name(kv_dtype),
            mode == 0 ? "prefill" : mode == 1 ? "decode" : "batch", why);
     free(out);
     runner_close(&r);
     fw_st_close(g.file);
 }
+
+/* ---- against the cpu backend ------------------------------------------------ */
+
+/* The same batches through both backends, every forward compared: sequence B (the
+ * prompt reversed) prefills 4 tokens then decodes one per step, A advances in chunks
+ * of 5, B's tokens first in the batch; the two use interleaved KV blocks. */
+static void cross_check(const char *dir, const char *label, const int32_t *ids, int32_t nA,
+                        uint32_t kv_dtype)
+{
+    runner g, c;
+    char why[256];
+    int32_t ids_b[MAX_TOK], pa = 0, pb = 0, nB = nA - 3, steps = 0;
+    fw_err err = {0};
+
+    runner_open_vt(&g, vt, dir, kv_dtype);
+    runner_open_vt(&c, cpu_vt, dir, FW_DTYPE_F32); /* the reference keeps F32 */
+    const size_t V = (size_t)g.vocab;
+    float *og = malloc(2 * MAX_TOK * V * sizeof(float)), *oc = malloc(2 * MAX_TOK * V * 4);
+    ck_assert(og && oc && nB > 0 && nA <= MAX_TOK);
+    for (int32_t i = 0; i < nB; i++)
+        ids_b[i] = ids[nA - 1 - i];
+    while (pa < nA || pb < nB) {
+        int32_t tok[2 * MAX_TOK], pos[2 * MAX_TOK], seq[2 * MAX_TOK], idx[2 * MAX_TOK];
+        int32_t len[2], n = 0, ns = 0, nb = pb == 0 ? 4 : 1, na = 5;
+        const int32_t *tables[2];
+        nb = pb + nb > nB ? nB - pb : nb;
+        na = pa + na > nA ? nA - pa : na;
+        if (nb > 0) {
+            tables[ns] = g.tables[1];
+            len[ns] = pb + nb;
+            for (int32_t i = 0; i < nb; i++, n++) {
+                tok[n] = ids_b[pb + i];
+                pos[n] = pb + i;
+                seq[n] = ns;
+            }
+            ns++;
+        }
+        if (na > 0) {
+            tables[ns] = g.tables[0];
+            len[ns] = pa + na;
+            for (int32_t i = 0; i < na; i++, n++) {
+                tok[n] = ids[pa + i];
+                pos[n] = pa + i;
+                seq[n] = ns;
+            }
+            ns++;
+        }
+        for (int32_t i = 0; i < n; i++)
+            idx[i] = i;
+        fw_batch b = {sizeof b, n, ns, n, tok, pos, seq, len, tables, idx};
+        ck_assert_msg(g.vt->forward(g.b, &b, og, &err) == FW_OK, "%s", err.msg);
+        ck_assert_msg(c.vt->forward(c.b, &b, oc, &err) == FW_OK, "%s", err.msg);
+        ck_assert_msg(compare(og, oc, n, g.vocab, why, sizeof why), "%s step %d vs cpu: %s",
+                      label, steps, why);
+        pa += na;
+        pb += nb;
+        steps++;
+    }
+    printf("%s kv %s: %d mixed steps agree with the cpu backend (last: %s)\n", label,
+           kv_name(kv_dtype), steps, why);
+    free(og);
+    free(oc);
+    runner_close(&g);
+    runner_close(&c);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* A fresh temporary folder (static buffer). */
+static const char *tmp_dir(void)
+{
+    static char path[512];
+    const char *t = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/fwcuemu.XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(path));
+    return path;
+}
+
+static int need_cpu(void)
+{
+    if (!cpu_vt)
+        return !fw_test_skip("no cpu backend plugin to compare with (" FW_CPU_PLUGIN ")");
+    return 1;
+}
+
+/* Fixture, mixed batch, each KV dtype. */
+START_TEST(test_vs_cpu)
+{
+    static const uint32_t kv[3] = {FW_DTYPE_F32, FW_DTYPE_BF16, FW_DTYPE_F16};
+    char dir[4096];
+    golden g;
+
+    if ((!fw_test_fixtures() && fw_test_skip("no fixtures (FW_FIXTURES)")) || !need_cpu())
+        return;
+    snprintf(dir, sizeof dir, "%s/models/%s", fw_test_fixtures(), archs[_i / 3]);
+    char gpath[4200];
+    snprintf(gpath, sizeof gpath, "%s/golden.safetensors", dir);
+    ck_assert(golden_open(gpath, &g));
+    cross_check(dir, archs[_i / 3], g.ids, g.n_ids, kv[_i % 3]);
+    fw_st_close(g.file);
+}
+END_TEST
+
+/* FP8 E4M3 block weights: each fixture rewritten by fw_mkmodel_quantize_fp8 (gpt-oss
+ * is left out: its experts are MXFP4 already, and the rewrite refuses it). */
+static const char *const fp8_archs[] = {"qwen3-a17", "qwen3_moe-a17", "glm4_moe-a17",
+                                        "kimi_k2-a17"};
+
+START_TEST(test_fp8_vs_cpu)
+{
+    char dir[4096], label[128];
+    const char *out;
+    golden g;
+    fw_err err = {0};
+
+    if ((!fw_test_fixtures() && fw_test_skip("no fixtures (FW_FIXTURES)")) || !need_cpu())
+        return;
+    snprintf(dir, sizeof dir, "%s/models/%s", fw_test_fixtures(), fp8_archs[_i]);
+    char gpath[4200];
+    snprintf(gpath, sizeof gpath, "%s/golden.safetensors", dir);
+    ck_assert(golden_open(gpath, &g));
+    out = tmp_dir();
+    ck_assert_msg(fw_mkmodel_quantize_fp8(dir, out, &err) == FW_OK, "%s", err.msg);
+    snprintf(label, sizeof label, "%s fp8", fp8_archs[_i]);
+    cross_check(out, label, g.ids, g.n_ids, FW_DTYPE_F32);
+    nftw(out, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    fw_st_close(g.file);
+}
+END_TEST
+
+/* F16 and F32 weights: random tiny models from fw_mkmodel_write. */
+START_TEST(test_dtypes_vs_cpu)
+{
+    static const char *const arch[] = {"qwen3", "gpt_oss", "kimi_k2"};
+    const uint32_t dt = _i % 2 ? FW_DTYPE_F32 : FW_DTYPE_F16;
+    fw_mkmodel_opts o = {0};
+    char label[128];
+    int32_t ids[20];
+    fw_err err = {0};
+
+    if (!need_cpu())
+        return;
+    o.arch = arch[_i / 2];
+    o.preset = "tiny";
+    o.out_dir = tmp_dir();
+    o.seed = 7;
+    o.dtype = dt;
+    ck_assert_msg(fw_mkmodel_write(&o, &err) == FW_OK, "%s", err.msg);
+    for (int32_t i = 0; i < 20; i++)
+        ids[i] = (i * 37 + 11) % 512;
+    snprintf(label, sizeof label, "%s tiny %s", o.arch, dt == FW_DTYPE_F32 ? "F32" : "F16");
+    cross_check(o.out_dir, label, ids, 20, FW_DTYPE_F32);
+    nftw(o.out_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+END_TEST
 
 START_TEST(test_prefill) { check_arch(_i, FW_DTYPE_F32, 0); }
 END_TEST
@@ -232,6 +420,9 @@ START_TEST(test_decode) { check_arch(_i, FW_DTYPE_F32, 1); }
 END_TEST
 
 START_TEST(test_decode_bf16_kv) { check_arch(_i, FW_DTYPE_BF16, 1); }
+END_TEST
+
+START_TEST(test_decode_f16_kv) { check_arch(_i, FW_DTYPE_F16, 1); }
 END_TEST
 
 START_TEST(test_batch) { check_arch(_i, FW_DTYPE_F32, 2); }
@@ -271,8 +462,15 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_prefill, 0, n);
     tcase_add_loop_test(tc, test_decode, 0, n);
     tcase_add_loop_test(tc, test_decode_bf16_kv, 0, n);
+    tcase_add_loop_test(tc, test_decode_f16_kv, 0, n);
     tcase_add_loop_test(tc, test_batch, 0, n);
     tcase_add_test(tc, test_bad_batch);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cpu");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_vs_cpu, 0, 3 * n);
+    tcase_add_loop_test(tc, test_fp8_vs_cpu, 0, 4);
+    tcase_add_loop_test(tc, test_dtypes_vs_cpu, 0, 6);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -284,14 +482,18 @@ static const char *load_plugin(void)
     fw_err err = {0};
     const fw_plugin_info *info;
 
-    snprintf(path, sizeof path, "%s/plugins/backends/cuda/.libs/backend_cuda.so",
-             fw_test_builddir());
+    snprintf(path, sizeof path, "%s/" FW_CUDA_PLUGIN, fw_test_builddir());
     if (fw_registry_create(&reg, &err) != FW_OK)
         return "registry: out of memory";
     if (fw_registry_load_file(reg, path, &err) != FW_OK) {
         snprintf(why, sizeof why, "cuda plugin not loadable: %s", err.msg);
         return why;
     }
+    /* the cpu backend, the reference of the cross checks, where it is built */
+    snprintf(path, sizeof path, "%s/" FW_CPU_PLUGIN, fw_test_builddir());
+    if (access(path, R_OK) == 0 && fw_registry_load_file(reg, path, &err) == FW_OK &&
+        (info = fw_registry_find(reg, FW_PLUGIN_BACKEND, "cpu")) != NULL)
+        cpu_vt = fw_plugin_backend(info);
     info = fw_registry_find(reg, FW_PLUGIN_BACKEND, "cuda");
     if (!info)
         return "cuda plugin not registered";
