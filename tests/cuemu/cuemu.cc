@@ -27,7 +27,7 @@
 #define CUEMU_ASAN 0
 #endif
 
-thread_local const cuemu_coords *cuemu_cur;
+thread_local const cuemu_coords *cuemu_cur __attribute__((tls_model("initial-exec")));
 
 #define MAX_THREADS 1024
 #define DYN_SHARED_MAX (48u << 10) /* without cudaFuncSetAttribute opt-in */
@@ -60,13 +60,15 @@ static cudaError_t fail(cudaError_t e, const char *fmt, ...)
 /* ---- fibers ---------------------------------------------------------------- */
 
 typedef struct fiber {
-    void *sp;                /* saved stack pointer (x86-64 switch) */
-    ucontext_t uc;           /* elsewhere */
-    char *stack;
-    cuemu_coords co;
     int done;
     int phase;               /* which shuffle slot set this lane writes next */
+    void *sp;                /* saved stack pointer (x86-64 switch) */
+    char *stack;
+    cuemu_coords co;
     void *fake_stack;        /* ASan */
+#if !defined(__x86_64__)
+    ucontext_t uc;
+#endif
 } fiber;
 
 typedef struct warp {
@@ -95,7 +97,7 @@ typedef struct block {
     unsigned char *dyn;      /* dynamic shared memory */
 } block;
 
-static thread_local block g_blk;
+static thread_local block *g_blk_p __attribute__((tls_model("initial-exec")));
 
 #if defined(__x86_64__)
 /* cuemu_swap(save, load): pushes the callee-saved registers, stores rsp in *save,
@@ -194,7 +196,7 @@ static void release_barrier_if_full(block *k)
 
 static void fiber_main(void)
 {
-    block *k = &g_blk;
+    block *k = g_blk_p;
     fiber *f = k->cur;
 #if CUEMU_ASAN
     __sanitizer_finish_switch_fiber(NULL, &k->sched_bottom, &k->sched_size);
@@ -223,7 +225,7 @@ static void wait_gen(block *k, const unsigned *gen, unsigned g, const warp *w)
 
 void __syncthreads(void)
 {
-    block *k = &g_blk;
+    block *k = g_blk_p;
     unsigned g = k->bar_gen;
     k->bar_arrived++;
     k->progress = 1;
@@ -233,7 +235,7 @@ void __syncthreads(void)
 
 uint32_t cuemu_shfl_xor32(uint32_t mask, uint32_t v, int lane_mask, int width)
 {
-    block *k = &g_blk;
+    block *k = g_blk_p;
     fiber *f = k->cur;
     const int i = (int)(f - k->f), lane = i & 31;
     warp *w = &k->warps[i / 32];
@@ -257,7 +259,7 @@ uint32_t cuemu_shfl_xor32(uint32_t mask, uint32_t v, int lane_mask, int width)
     return w->slot[ph][lane ^ lane_mask];
 }
 
-void *cuemu_dyn_shared(void) { return g_blk.dyn; }
+void *cuemu_dyn_shared(void) { return g_blk_p->dyn; }
 
 static int block_stacks(block *k)
 {
@@ -322,7 +324,7 @@ static void run_block(block *k, const cuemu_config *c, uint3 bid)
 
 void cuemu_run(const char *name, const cuemu_config *c, void (*body)(void *), void *ctx)
 {
-    block *k = &g_blk;
+    block *k = g_blk_p ? g_blk_p : (g_blk_p = (block *)calloc(1, sizeof(block)));
     const dim3 g = c->grid, bd = c->block;
     const unsigned long long threads = (unsigned long long)bd.x * bd.y * bd.z;
 
@@ -339,7 +341,7 @@ void cuemu_run(const char *name, const cuemu_config *c, void (*body)(void *), vo
              name, c->shm, DYN_SHARED_MAX);
         return;
     }
-    if (!block_stacks(k)) {
+    if (!k || !block_stacks(k)) {
         fail(cudaErrorMemoryAllocation, "kernel %s: no memory for fiber stacks", name);
         return;
     }
@@ -588,6 +590,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidDeviceFunction: return "invalid device function";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaErrorNotSupported: return "operation not supported (cuemu: see the message above)";
     default: return "unknown error";
     }
 }
@@ -619,9 +622,12 @@ static_assert(sizeof(lt_desc) <= sizeof(cublasLtMatmulDescOpaque_t), "desc");
 static_assert(sizeof(lt_layout) <= sizeof(cublasLtMatrixLayoutOpaque_t), "layout");
 static_assert(sizeof(lt_pref) <= sizeof(cublasLtMatmulPreferenceOpaque_t), "pref");
 
+/* A refusal also poisons the emulated device: the plugin falls back to its GEMV when
+ * cuBLASLt says no, and a test must not pass by never running the GEMM it meant to. */
 static cublasStatus_t lt_refuse(cublasStatus_t st, const char *what)
 {
     fprintf(stderr, "cuemu: cuBLASLt: %s\n", what);
+    g_sticky = g_last = cudaErrorNotSupported;
     return st;
 }
 
