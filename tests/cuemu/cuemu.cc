@@ -307,16 +307,32 @@ static void run_block(block *k, const cuemu_config *c, uint3 bid)
         fiber_init(k, f);
     }
     memset(k->dyn, 0xff, c->shm); /* shared memory starts as garbage */
+    /* A warp at a time: its lanes run (through their shuffles) until every one waits at a
+     * block barrier or has exited, then the next warp runs; the warp order alternates
+     * between rounds (and blocks start alternately).  So one warp gets as far ahead of
+     * the others as the barriers allow, and a missing __syncthreads between a write and
+     * another warp's read changes the result in one of the two orders. */
+    const int n_warps = (n + 31) / 32;
+    int rev = (int)((bid.x + bid.y + bid.z) & 1);
     while (k->alive > 0 && !k->failed) {
-        k->progress = 0;
-        for (int i = 0; i < n && !k->failed; i++) {
-            if (k->f[i].done)
-                continue;
-            k->cur = &k->f[i];
-            cuemu_cur = &k->f[i].co;
-            to_fiber(k, &k->f[i]);
+        int round_progress = 0;
+        for (int wj = 0; wj < n_warps && !k->failed; wj++) {
+            const int w = rev ? n_warps - 1 - wj : wj;
+            const int lo = w * 32, hi = lo + 32 < n ? lo + 32 : n;
+            do {
+                k->progress = 0;
+                for (int i = lo; i < hi && !k->failed; i++) {
+                    if (k->f[i].done)
+                        continue;
+                    k->cur = &k->f[i];
+                    cuemu_cur = &k->f[i].co;
+                    to_fiber(k, &k->f[i]);
+                }
+                round_progress |= k->progress;
+            } while (k->progress && !k->failed);
         }
-        if (!k->progress && k->alive > 0)
+        rev ^= 1;
+        if (!round_progress && k->alive > 0)
             block_fail(k, "deadlock: %d threads wait at barriers that cannot complete", k->alive);
     }
     cuemu_cur = NULL;
