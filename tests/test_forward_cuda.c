@@ -428,6 +428,70 @@ END_TEST
 START_TEST(test_batch) { check_arch(_i, FW_DTYPE_F32, 2); }
 END_TEST
 
+/* n tokens at positions pos0.. of one sequence whose block table is tab. */
+static void run_one(runner *r, const int32_t *tab, const int32_t *ids, int32_t n, int32_t pos0,
+                    float *logits)
+{
+    int32_t pos[MAX_TOK], seq[MAX_TOK], idx[MAX_TOK], len = pos0 + n;
+    const int32_t *tables[1] = {tab};
+    fw_err err = {0};
+    for (int32_t i = 0; i < n; i++) {
+        pos[i] = pos0 + i;
+        seq[i] = 0;
+        idx[i] = i;
+    }
+    fw_batch b = {sizeof b, n, 1, n, ids, pos, seq, &len, tables, idx};
+    ck_assert_msg(r->vt->forward(r->b, &b, logits, &err) == FW_OK, "%s", err.msg);
+}
+
+/* kv_copy: a sequence forked after a partial block continues from a copy of that
+ * block (the device-to-device copy on the stream), unaffected by the original
+ * writing on into its own block. */
+START_TEST(test_kv_copy)
+{
+    char dir[4096], gpath[4200];
+    int32_t fork_tab[MAX_TOK / BLOCK], ids[MAX_TOK], a, n = 10; /* blocks of 4, 4 and 2 */
+    golden g;
+    runner r;
+    fw_err err = {0};
+
+    if (!fw_test_fixtures() && fw_test_skip("no fixtures (FW_FIXTURES)"))
+        return;
+    snprintf(dir, sizeof dir, "%s/models/%s", fw_test_fixtures(), archs[0]);
+    snprintf(gpath, sizeof gpath, "%s/golden.safetensors", dir);
+    ck_assert(golden_open(gpath, &g));
+    runner_open(&r, dir, FW_DTYPE_F32);
+    const size_t V = (size_t)r.vocab;
+    float *fork = malloc(2 * V * sizeof(float)), *ref = malloc((size_t)(n + 2) * V * 4);
+    ck_assert(fork && ref);
+    memcpy(ids, g.ids, (size_t)(n + 3) * sizeof(int32_t));
+    run_one(&r, r.tables[0], ids, n, 0, ref); /* the original fills three blocks */
+    memcpy(fork_tab, r.tables[1], sizeof fork_tab);
+    fork_tab[0] = r.tables[0][0]; /* shares the two full blocks, copies the partial one */
+    fork_tab[1] = r.tables[0][1];
+    ck_assert_int_eq(r.vt->kv_copy(r.b, r.tables[0][2], fork_tab[2], &err), FW_OK);
+    a = ids[n];
+    run_one(&r, r.tables[0], &a, 1, n, fork); /* the original goes on in its own block */
+    ids[n] = ids[n + 1]; /* the fork's two tokens */
+    ids[n + 1] = ids[n + 2];
+    run_one(&r, fork_tab, ids + n, 1, n, fork);
+    run_one(&r, fork_tab, ids + n + 1, 1, n + 1, fork + V);
+    run_one(&r, r.tables[1], ids, n + 2, 0, ref); /* reference: one prefill in fresh blocks */
+    double md = 0, ma = 0;
+    for (size_t i = 0; i < 2 * V; i++) {
+        double d = fabs((double)fork[i] - ref[(size_t)n * V + i]);
+        md = d > md || d != d ? d : md;
+        ma = fabs(ref[(size_t)n * V + i]) > ma ? fabs(ref[(size_t)n * V + i]) : ma;
+    }
+    printf("kv_copy fork: max|diff| %.3g of max %.3g\n", md, ma);
+    ck_assert_msg(md <= 1e-4 * ma, "forked sequence: max|diff| %g of %g", md, ma);
+    free(fork);
+    free(ref);
+    runner_close(&r);
+    fw_st_close(g.file);
+}
+END_TEST
+
 /* Bad batches are refused with a message, never a crash. */
 START_TEST(test_bad_batch)
 {
@@ -465,6 +529,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_decode_f16_kv, 0, n);
     tcase_add_loop_test(tc, test_batch, 0, n);
     tcase_add_test(tc, test_bad_batch);
+    tcase_add_test(tc, test_kv_copy);
     suite_add_tcase(s, tc);
     tc = tcase_create("cpu");
     tcase_set_timeout(tc, 600);
