@@ -256,6 +256,29 @@ static void check_arch(int i, uint32_t kv_dtype, int mode)
 
 /* ---- against the cpu backend ------------------------------------------------ */
 
+/* A batch being built: sequences appended one after the other. */
+typedef struct mix {
+    int32_t tok[2 * MAX_TOK], pos[2 * MAX_TOK], seq[2 * MAX_TOK], idx[2 * MAX_TOK];
+    int32_t len[2], n, ns;
+    const int32_t *tables[2];
+} mix;
+
+/* Appends n tokens (none: no sequence) at positions pos0.. of a sequence with table tab. */
+static void mix_add(mix *m, const int32_t *tab, const int32_t *ids, int32_t n, int32_t pos0)
+{
+    if (n <= 0)
+        return;
+    m->tables[m->ns] = tab;
+    m->len[m->ns] = pos0 + n;
+    for (int32_t i = 0; i < n; i++, m->n++) {
+        m->tok[m->n] = ids[i];
+        m->pos[m->n] = pos0 + i;
+        m->seq[m->n] = m->ns;
+        m->idx[m->n] = m->n;
+    }
+    m->ns++;
+}
+
 /* The same batches through both backends, every forward compared: sequence B (the
  * prompt reversed) prefills 4 tokens then decodes one per step, A advances in chunks
  * of 5, B's tokens first in the batch; the two use interleaved KV blocks. */
@@ -275,34 +298,15 @@ static void cross_check(const char *dir, const char *label, const int32_t *ids, 
     for (int32_t i = 0; i < nB; i++)
         ids_b[i] = ids[nA - 1 - i];
     while (pa < nA || pb < nB) {
-        int32_t tok[2 * MAX_TOK], pos[2 * MAX_TOK], seq[2 * MAX_TOK], idx[2 * MAX_TOK];
-        int32_t len[2], n = 0, ns = 0, nb = pb == 0 ? 4 : 1, na = 5;
-        const int32_t *tables[2];
+        mix m;
+        int32_t nb = pb == 0 ? 4 : 1, na = 5;
         nb = pb + nb > nB ? nB - pb : nb;
         na = pa + na > nA ? nA - pa : na;
-        if (nb > 0) {
-            tables[ns] = g.tables[1];
-            len[ns] = pb + nb;
-            for (int32_t i = 0; i < nb; i++, n++) {
-                tok[n] = ids_b[pb + i];
-                pos[n] = pb + i;
-                seq[n] = ns;
-            }
-            ns++;
-        }
-        if (na > 0) {
-            tables[ns] = g.tables[0];
-            len[ns] = pa + na;
-            for (int32_t i = 0; i < na; i++, n++) {
-                tok[n] = ids[pa + i];
-                pos[n] = pa + i;
-                seq[n] = ns;
-            }
-            ns++;
-        }
-        for (int32_t i = 0; i < n; i++)
-            idx[i] = i;
-        fw_batch b = {sizeof b, n, ns, n, tok, pos, seq, len, tables, idx};
+        m.n = m.ns = 0;
+        mix_add(&m, g.tables[1], ids_b + pb, nb, pb);
+        mix_add(&m, g.tables[0], ids + pa, na, pa);
+        const int32_t n = m.n;
+        fw_batch b = {sizeof b, n, m.ns, n, m.tok, m.pos, m.seq, m.len, m.tables, m.idx};
         ck_assert_msg(g.vt->forward(g.b, &b, og, &err) == FW_OK, "%s", err.msg);
         ck_assert_msg(c.vt->forward(c.b, &b, oc, &err) == FW_OK, "%s", err.msg);
         ck_assert_msg(compare(og, oc, n, g.vocab, why, sizeof why), "%s step %d vs cpu: %s",
@@ -432,15 +436,11 @@ END_TEST
 static void run_one(runner *r, const int32_t *tab, const int32_t *ids, int32_t n, int32_t pos0,
                     float *logits)
 {
-    int32_t pos[MAX_TOK], seq[MAX_TOK], idx[MAX_TOK], len = pos0 + n;
-    const int32_t *tables[1] = {tab};
+    mix m;
     fw_err err = {0};
-    for (int32_t i = 0; i < n; i++) {
-        pos[i] = pos0 + i;
-        seq[i] = 0;
-        idx[i] = i;
-    }
-    fw_batch b = {sizeof b, n, 1, n, ids, pos, seq, &len, tables, idx};
+    m.n = m.ns = 0;
+    mix_add(&m, tab, ids, n, pos0);
+    fw_batch b = {sizeof b, m.n, m.ns, m.n, m.tok, m.pos, m.seq, m.len, m.tables, m.idx};
     ck_assert_msg(r->vt->forward(r->b, &b, logits, &err) == FW_OK, "%s", err.msg);
 }
 
