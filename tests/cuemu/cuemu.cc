@@ -9,7 +9,9 @@
  * launch configuration, copies in the wrong direction, cuBLASLt arguments outside what
  * is emulated.  Kernel faults are sticky (as on a GPU): every later call fails.
  * Device memory is malloc'd and filled with 0xff (NaN as floats) so that reading
- * what was never written shows; under ASan, out-of-bounds device accesses are caught. */
+ * what was never written shows; under ASan, out-of-bounds device accesses are caught.
+ * The device state (allocations, errors) is process-wide: one launching thread at a
+ * time, as the backend does (one runner thread). */
 #include "cuemu.h"
 
 #include <map>
@@ -25,6 +27,14 @@
 #define CUEMU_ASAN 1
 #else
 #define CUEMU_ASAN 0
+#endif
+
+/* The hand-written switch on x86-64; elsewhere (or with -DCUEMU_UCONTEXT, to test that
+ * path) swapcontext. */
+#if defined(__x86_64__) && !defined(CUEMU_UCONTEXT)
+#define CUEMU_ASM_SWITCH 1
+#else
+#define CUEMU_ASM_SWITCH 0
 #endif
 
 thread_local const cuemu_coords *cuemu_cur __attribute__((tls_model("initial-exec")));
@@ -66,7 +76,7 @@ typedef struct fiber {
     char *stack;
     cuemu_coords co;
     void *fake_stack;        /* ASan */
-#if !defined(__x86_64__)
+#if !CUEMU_ASM_SWITCH
     ucontext_t uc;
 #endif
 } fiber;
@@ -99,7 +109,7 @@ typedef struct block {
 
 static thread_local block *g_blk_p __attribute__((tls_model("initial-exec")));
 
-#if defined(__x86_64__)
+#if CUEMU_ASM_SWITCH
 /* cuemu_swap(save, load): pushes the callee-saved registers, stores rsp in *save,
  * loads rsp from load, pops and returns there.  A new fiber's stack is built to look
  * like a suspended one whose return address is fiber_main.  (swapcontext would make a
@@ -125,7 +135,7 @@ static void to_fiber(block *k, fiber *f)
 #if CUEMU_ASAN
     __sanitizer_start_switch_fiber(&k->sched_fake, f->stack, STACK_BYTES);
 #endif
-#if defined(__x86_64__)
+#if CUEMU_ASM_SWITCH
     cuemu_swap(&k->sched_sp, f->sp);
 #else
     swapcontext(&k->sched_uc, &f->uc);
@@ -142,7 +152,7 @@ static void to_sched(block *k, fiber *f)
     __sanitizer_start_switch_fiber(f->done ? NULL : &f->fake_stack, k->sched_bottom,
                                    k->sched_size);
 #endif
-#if defined(__x86_64__)
+#if CUEMU_ASM_SWITCH
     cuemu_swap(&f->sp, k->sched_sp);
 #else
     swapcontext(&f->uc, &k->sched_uc);
@@ -154,7 +164,7 @@ static void to_sched(block *k, fiber *f)
 
 static void fiber_init(block *k, fiber *f)
 {
-#if defined(__x86_64__)
+#if CUEMU_ASM_SWITCH
     uintptr_t top = ((uintptr_t)f->stack + STACK_BYTES) & ~(uintptr_t)15;
     void **sp = (void **)top;
     *--sp = NULL;                      /* fiber_main's (never used) return address */
