@@ -169,8 +169,11 @@ static fw_status cu_load_weights(fw_backend *b, const fw_model_desc *d,
     b->v_dim = dims.v_dim;
     b->kv_tok = dims.kv_tok;
     b->attn_scale = dims.attn_scale;
+    /* cudaMemcpy from pageable memory may return before its DMA lands, and the forward
+     * stream is non-blocking: wait for every upload before the first forward. */
     if ((st = cu_rope_init(b, err)) != FW_OK ||
-        (st = cu_bind_weights(b, d, views, n_views, err)) != FW_OK) {
+        (st = cu_bind_weights(b, d, views, n_views, err)) != FW_OK ||
+        (st = cu_check(cudaDeviceSynchronize(), err, "weight upload")) != FW_OK) {
         free_weights(b);
         return st;
     }
@@ -213,7 +216,11 @@ static fw_status cu_kv_alloc(fw_backend *b, fw_kv_layout *layout, fw_err *err)
                       (unsigned long long)(n * bpb), (unsigned long long)free_b,
                       (unsigned long long)total_b);
     }
+    /* cudaMemset runs on the legacy stream, which the non-blocking forward stream does not
+     * wait for: finish the clear here, or a first forward could race it. */
     st = cu_check(cudaMemset(b->kv, 0, (size_t)(n * bpb)), err, "kv clear");
+    if (st == FW_OK)
+        st = cu_check(cudaDeviceSynchronize(), err, "kv clear");
     if (st != FW_OK)
         return st;
     b->kv_dtype = layout->dtype;
