@@ -67,6 +67,32 @@ static cudaError_t fail(cudaError_t e, const char *fmt, ...)
             return g_sticky;                                                                       \
     } while (0)
 
+/* ---- stream order ------------------------------------------------------------ *
+ * Work on the legacy default stream may still run when its call returns (cudaMemset;
+ * cudaMemcpy to the device from pageable memory returns once the data is staged).  A
+ * stream created with cudaStreamNonBlocking does not wait for it: using one before a
+ * synchronisation is a race on a GPU, and an error here (everything here runs at once,
+ * so only the order of calls can be checked). */
+
+struct CUstream_st {
+    int nonblocking;
+};
+struct CUevent_st {
+    double ms;
+};
+
+static int g_legacy_pending; /* legacy-stream work not yet waited for */
+
+static int ordered(cudaStream_t s, const char *what)
+{
+    if (!g_legacy_pending || !s || !s->nonblocking)
+        return 1;
+    fprintf(stderr, "cuemu: %s on a non-blocking stream while a cudaMemset/cudaMemcpy on the "
+            "legacy stream may still run (no synchronisation in between)\n", what);
+    g_sticky = g_last = cudaErrorIllegalState;
+    return 0;
+}
+
 /* ---- fibers ---------------------------------------------------------------- */
 
 typedef struct fiber {
@@ -354,7 +380,7 @@ void cuemu_run(const char *name, const cuemu_config *c, void (*body)(void *), vo
     const dim3 g = c->grid, bd = c->block;
     const unsigned long long threads = (unsigned long long)bd.x * bd.y * bd.z;
 
-    if (g_sticky != cudaSuccess)
+    if (g_sticky != cudaSuccess || !ordered(c->stream, name))
         return;
     if (!g.x || !g.y || !g.z || !threads || threads > MAX_THREADS || bd.x > 1024 ||
         bd.y > 1024 || bd.z > 64 || g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535) {
@@ -426,6 +452,7 @@ cudaError_t cudaFree(void *p)
     g_used -= it->second;
     g_allocs.erase(it);
     free(p);
+    g_legacy_pending = 0; /* cudaFree synchronises the device */
     return cudaSuccess;
 }
 
@@ -452,14 +479,20 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
                     sd ? "device" : "host or out of bounds");
     if (n)
         memmove(dst, src, n);
+    /* to the host it returns when done (and after earlier legacy work); else maybe not */
+    g_legacy_pending = !(kind == cudaMemcpyDeviceToHost || (kind == cudaMemcpyDefault && !dd));
     return cudaSuccess;
 }
 
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcpyKind kind,
                             cudaStream_t s)
 {
-    (void)s;
-    return cudaMemcpy(dst, src, n, kind);
+    int pending = g_legacy_pending;
+    if (!ordered(s, "cudaMemcpyAsync"))
+        return g_sticky;
+    cudaError_t e = cudaMemcpy(dst, src, n, kind);
+    g_legacy_pending = s ? pending : 1; /* an async copy on its own stream leaves it as it was */
+    return e;
 }
 
 cudaError_t cudaMemset(void *p, int v, size_t n)
@@ -468,6 +501,7 @@ cudaError_t cudaMemset(void *p, int v, size_t n)
     if (!is_device(p, n))
         return fail(cudaErrorInvalidValue, "cudaMemset of %zu bytes: not device memory", n);
     memset(p, v, n);
+    g_legacy_pending = 1; /* asynchronous with respect to the host */
     return cudaSuccess;
 }
 
@@ -528,19 +562,14 @@ cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes *a, const void *fn)
     return cudaSuccess;
 }
 
-struct CUstream_st {
-    int magic;
-};
-struct CUevent_st {
-    double ms;
-};
-
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
 {
     STICKY();
-    (void)flags;
     *s = (cudaStream_t)calloc(1, sizeof(struct CUstream_st));
-    return *s ? cudaSuccess : cudaErrorMemoryAllocation;
+    if (!*s)
+        return cudaErrorMemoryAllocation;
+    (*s)->nonblocking = (flags & cudaStreamNonBlocking) != 0;
+    return cudaSuccess;
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t s)
@@ -551,14 +580,16 @@ cudaError_t cudaStreamDestroy(cudaStream_t s)
 
 cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
-    (void)s;
     STICKY();
+    if (!s)
+        g_legacy_pending = 0;
     return cudaSuccess;
 }
 
 cudaError_t cudaDeviceSynchronize(void)
 {
     STICKY();
+    g_legacy_pending = 0;
     return cudaSuccess;
 }
 
@@ -617,6 +648,7 @@ const char *cudaGetErrorString(cudaError_t e)
     case cudaErrorInvalidDeviceFunction: return "invalid device function";
     case cudaErrorLaunchFailure: return "unspecified launch failure";
     case cudaErrorNotSupported: return "operation not supported (cuemu: see the message above)";
+    case cudaErrorIllegalState: return "illegal state (cuemu: see the message above)";
     default: return "unknown error";
     }
 }
@@ -853,9 +885,9 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t op_, cons
     const void *ptr[4] = {A, B, C, D};
     uint64_t m, n, k;
     cublasStatus_t st;
-    (void)ws, (void)ws_bytes, (void)s;
+    (void)ws, (void)ws_bytes;
 
-    if (g_sticky != cudaSuccess)
+    if (g_sticky != cudaSuccess || !ordered(s, "cublasLtMatmul"))
         return CUBLAS_STATUS_EXECUTION_FAILED;
     if (!h || !algo || algo->data[0] != LT_MAGIC)
         return lt_refuse(CUBLAS_STATUS_INVALID_VALUE, "no algorithm from the heuristic");
