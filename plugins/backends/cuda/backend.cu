@@ -294,6 +294,7 @@ static double copy_bandwidth(fw_backend *b, uint64_t bytes)
         return 0;
     }
     cudaMemset(src, 1, bytes);
+    cudaDeviceSynchronize(); /* the legacy-stream memset before the non-blocking stream */
     cudaEventCreate(&e0);
     cudaEventCreate(&e1);
     for (int rep = 0; rep < 11; rep++) {
@@ -334,6 +335,7 @@ static double gemm_peak(fw_backend *b, int32_t m, int32_t n, int32_t k)
     }
     cudaMemset(wd, 0, (size_t)n * k * 2);
     cudaMemset(x, 0, (size_t)m * k * 4);
+    cudaDeviceSynchronize();
     memset(&w, 0, sizeof w);
     w.dtype = FW_DTYPE_BF16;
     w.n_out = n;
