@@ -492,6 +492,26 @@ START_TEST(test_kv_copy)
 }
 END_TEST
 
+/* The benchmark extras (bench/gpu-decode) run and report a rate. */
+START_TEST(test_extras)
+{
+    typedef double (*copy_fn)(fw_backend *, uint64_t);
+    typedef double (*gemm_fn)(fw_backend *, int32_t, int32_t, int32_t);
+    fw_backend *b = NULL;
+    fw_err err = {0};
+
+    ck_assert_msg(vt->init(NULL, &b, &err) == FW_OK, "%s", err.msg);
+    copy_fn copy = (copy_fn)vt->get_proc(b, "cuda_copy_bandwidth");
+    gemm_fn gemm = (gemm_fn)vt->get_proc(b, "cuda_gemm_peak");
+    ck_assert(copy && gemm && !vt->get_proc(b, "no_such_extra"));
+    double bw = copy(b, 1 << 20), fl = gemm(b, 32, 64, 64);
+    printf("extras: copy %.3g B/s, gemm %.3g FLOP/s\n", bw, fl);
+    ck_assert(bw > 0 && fl > 0);
+    ck_assert(gemm(b, 8, 64, 64) == 0); /* below the GEMM threshold: refused, not run */
+    vt->destroy(b);
+}
+END_TEST
+
 /* Bad batches are refused with a message, never a crash. */
 START_TEST(test_bad_batch)
 {
@@ -530,6 +550,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_batch, 0, n);
     tcase_add_test(tc, test_bad_batch);
     tcase_add_test(tc, test_kv_copy);
+    tcase_add_test(tc, test_extras);
     suite_add_tcase(s, tc);
     tc = tcase_create("cpu");
     tcase_set_timeout(tc, 600);
