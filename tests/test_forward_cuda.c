@@ -2,9 +2,9 @@
  * registry) against the golden logits of every fixture model.
  *
  * Per architecture: a full prefill, token-by-token decode through the paged
- * KV cache (F32 and BF16 KV), and two sequences in one batch must each land
- * within 5e-2 * max|golden| of transformers' logits (BF16 activations in the
- * prefill GEMMs), with the same argmax wherever the golden top-1/top-2
+ * KV cache (F32, BF16 and F16 KV), and two sequences in one batch must each
+ * land within 1e-3 * max|golden| of transformers' logits with an F32 cache
+ * (1e-2 F16, 5e-2 BF16), with the same argmax wherever the golden top-1/top-2
  * margin exceeds 0.1.  Without the plugin or a usable GPU the program exits
  * 77 (automake's SKIP) with the reason.
  *
@@ -40,7 +40,7 @@
 
 #define BLOCK 4
 #define MAX_TOK 64
-#define TOL 5e-2
+#define TOL 5e-2 /* BF16 KV; the --compare mode (check-gpu.sh) */
 #define MARGIN 0.1f
 
 static const char *const archs[] = {"qwen3-a17", "qwen3_moe-a17", "gpt_oss-a17", "glm4_moe-a17",
@@ -58,7 +58,17 @@ static int find_tensor(const fw_st_file *f, const char *name)
     return -1;
 }
 
-/* max|got - want| <= TOL * max|want| over n rows of V, and equal argmax where the
+/* Tolerance relative to max|reference| by KV dtype: the F32 paths must stay at F32
+ * accuracy (the prefill GEMM keeps ~16 mantissa bits of x), so that a 1% slip in a
+ * kernel cannot hide under the BF16 KV allowance. */
+static double g_tol = TOL;
+
+static double tol_for(uint32_t kv_dtype)
+{
+    return kv_dtype == FW_DTYPE_F32 ? 1e-3 : kv_dtype == FW_DTYPE_F16 ? 1e-2 : TOL;
+}
+
+/* max|got - want| <= g_tol * max|want| over n rows of V, and equal argmax where the
  * golden margin is clear.  Writes a description of the first failure to why. */
 static int compare(const float *got, const float *want, int32_t n, int32_t V, char *why,
                    size_t cap)
@@ -71,8 +81,8 @@ static int compare(const float *got, const float *want, int32_t n, int32_t V, ch
         if (fabs(want[i]) > max_abs)
             max_abs = fabs(want[i]);
     }
-    if (!(max_diff <= TOL * max_abs)) {
-        snprintf(why, cap, "max|diff| %g > %g * max|golden| %g", max_diff, TOL, max_abs);
+    if (!(max_diff <= g_tol * max_abs)) {
+        snprintf(why, cap, "max|diff| %g > %g * max|golden| %g", max_diff, g_tol, max_abs);
         return 0;
     }
     for (int32_t r = 0; r < n; r++) {
@@ -218,6 +228,7 @@ static void check_arch(int i, uint32_t kv_dtype, int mode)
     ck_assert_int_le(g.n_ids, MAX_TOK);
     runner_open(&r, dir, kv_dtype);
     ck_assert_int_eq(r.vocab, g.vocab);
+    g_tol = tol_for(kv_dtype);
     const size_t V = (size_t)r.vocab, n = (size_t)g.n_ids;
     float *out = malloc(2 * n * V * sizeof(float));
     ck_assert_ptr_nonnull(out);
@@ -292,6 +303,7 @@ static void cross_check(const char *dir, const char *label, const int32_t *ids, 
 
     runner_open_vt(&g, vt, dir, kv_dtype);
     runner_open_vt(&c, cpu_vt, dir, FW_DTYPE_F32); /* the reference keeps F32 */
+    g_tol = tol_for(kv_dtype);
     const size_t V = (size_t)g.vocab;
     float *og = malloc(2 * MAX_TOK * V * sizeof(float)), *oc = malloc(2 * MAX_TOK * V * 4);
     ck_assert(og && oc && nB > 0 && nA <= MAX_TOK);
