@@ -39,7 +39,7 @@
 #define FW_CPU_PLUGIN "plugins/backends/cpu/.libs/backend_cpu.so"
 
 #define BLOCK 4
-#define MAX_TOK 64
+#define MAX_TOK 256 /* past two attention chunks (ATT_CHUNK 128) */
 #define TOL 5e-2 /* BF16 KV; the --compare mode (check-gpu.sh) */
 #define MARGIN 0.1f
 
@@ -504,6 +504,47 @@ START_TEST(test_kv_copy)
 }
 END_TEST
 
+/* A sequence longer than the attention kernel's chunk of 128 keys, so its online
+ * softmax rescales across chunks: a 200-token prefill and two decode steps against
+ * the cpu backend. */
+START_TEST(test_long_vs_cpu)
+{
+    static const int arch[] = {0, 3, 4}; /* qwen3, glm4_moe (partial rotary), kimi_k2 (MLA) */
+    char dir[4096];
+    int32_t ids[MAX_TOK], n = 200;
+    runner g, c;
+
+    if ((!fw_test_fixtures() && fw_test_skip("no fixtures (FW_FIXTURES)")) || !need_cpu())
+        return;
+    snprintf(dir, sizeof dir, "%s/models/%s", fw_test_fixtures(), archs[arch[_i]]);
+    runner_open_vt(&g, vt, dir, FW_DTYPE_F32);
+    runner_open_vt(&c, cpu_vt, dir, FW_DTYPE_F32);
+    const size_t V = (size_t)g.vocab;
+    float *og = malloc((size_t)n * V * sizeof(float)), *oc = malloc((size_t)n * V * 4);
+    char why[256];
+    ck_assert(og && oc);
+    for (int32_t i = 0; i < n + 2; i++)
+        ids[i] = (i * 37 + 11) % g.vocab;
+    g_tol = tol_for(FW_DTYPE_F32);
+    run_one(&g, g.tables[0], ids, n, 0, og);
+    run_one(&c, c.tables[0], ids, n, 0, oc);
+    ck_assert_msg(compare(og, oc, n, g.vocab, why, sizeof why), "%s long prefill: %s",
+                  archs[arch[_i]], why);
+    for (int32_t t = n; t < n + 2; t++) {
+        run_one(&g, g.tables[0], ids + t, 1, t, og);
+        run_one(&c, c.tables[0], ids + t, 1, t, oc);
+        ck_assert_msg(compare(og, oc, 1, g.vocab, why, sizeof why), "%s decode at %d: %s",
+                      archs[arch[_i]], t, why);
+    }
+    printf("%s: %d-token prefill + 2 decode steps agree with the cpu backend (%s)\n",
+           archs[arch[_i]], n, why);
+    free(og);
+    free(oc);
+    runner_close(&g);
+    runner_close(&c);
+}
+END_TEST
+
 /* The benchmark extras (bench/gpu-decode) run and report a rate. */
 START_TEST(test_extras)
 {
@@ -569,6 +610,7 @@ static Suite *suite(void)
     tcase_add_loop_test(tc, test_vs_cpu, 0, 3 * n);
     tcase_add_loop_test(tc, test_fp8_vs_cpu, 0, 4);
     tcase_add_loop_test(tc, test_dtypes_vs_cpu, 0, 6);
+    tcase_add_loop_test(tc, test_long_vs_cpu, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
