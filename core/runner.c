@@ -804,6 +804,19 @@ static int reserve_or_preempt(fw_runner *r, fw_seq *s)
     }
 }
 
+static void batch_arrays_free(fw_runner *r)
+{
+    free(r->b_tokens);
+    free(r->b_pos);
+    free(r->b_seq);
+    free(r->b_seq_len);
+    free(r->b_p0);
+    free(r->b_tables);
+    free(r->b_seqs);
+    free(r->b_logits_idx);
+    r->seq_cap = 0;
+}
+
 /* Makes the batch arrays hold n_seqs sequences; they only grow. */
 static int batch_arrays(fw_runner *r, int32_t n_seqs, int32_t max_tokens)
 {
@@ -814,14 +827,7 @@ static int batch_arrays(fw_runner *r, int32_t n_seqs, int32_t max_tokens)
     while (cap < n_seqs)
         cap = cap ? cap * 2 : 16;
     tok = (size_t)max_tokens + (size_t)cap * FW_MAX_DRAFT;
-    free(r->b_tokens);
-    free(r->b_pos);
-    free(r->b_seq);
-    free(r->b_seq_len);
-    free(r->b_p0);
-    free(r->b_tables);
-    free(r->b_seqs);
-    free(r->b_logits_idx);
+    batch_arrays_free(r);
     r->b_tokens = malloc(tok * sizeof *r->b_tokens);
     r->b_pos = malloc(tok * sizeof *r->b_pos);
     r->b_seq = malloc(tok * sizeof *r->b_seq);
@@ -832,7 +838,7 @@ static int batch_arrays(fw_runner *r, int32_t n_seqs, int32_t max_tokens)
     r->b_logits_idx = malloc((size_t)cap * (FW_MAX_DRAFT + 1) * sizeof *r->b_logits_idx);
     if (!r->b_tokens || !r->b_pos || !r->b_seq || !r->b_seq_len || !r->b_p0 || !r->b_tables ||
         !r->b_seqs || !r->b_logits_idx) {
-        r->seq_cap = 0;
+        batch_arrays_free(r);
         return -1;
     }
     r->seq_cap = cap;
@@ -1145,14 +1151,7 @@ void fw_runner_destroy(fw_runner *r)
     free(r->logits);
     free(r->scratch);
     free(r->mask);
-    free(r->b_tokens);
-    free(r->b_pos);
-    free(r->b_seq);
-    free(r->b_seq_len);
-    free(r->b_p0);
-    free(r->b_tables);
-    free(r->b_seqs);
-    free(r->b_logits_idx);
+    batch_arrays_free(r);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     free(r);
