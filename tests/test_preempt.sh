@@ -6,10 +6,11 @@
 # run all at once on "small", sequences are preempted (their blocks freed)
 # and recomputed later, and every answer must still be 200 and identical to
 # its reference: tokens, text and usage, greedy and seeded sampling, n=2
-# choices sharing their prompt blocks.  (Not logprobs: the cpu backend's
-# matmuls round differently with the batch's shape, in the last bit.)  The preemption counter must move,
-# nothing may stay running or hold blocks afterwards, and a prompt longer
-# than the whole small cache gets the context-length error, not a stall.
+# choices sharing their prompt blocks, speculative drafts.  (Not logprobs:
+# the cpu backend's matmuls round differently with the batch's shape, in
+# the last bit.)  The preemption counter must move, nothing may stay running
+# or hold blocks afterwards, and a prompt longer than the whole small cache
+# gets the context-length error, not a stall.
 . "${FW_SRCDIR:-.}/tests/lib.sh"
 fw_need_plugins backend_cpu template_qwen3 sampler_standard
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
@@ -46,9 +47,14 @@ body() {
     printf '"max_tokens":120,"ignore_eos":true,"temperature":%s,"seed":%s,"n":%s,' "$temp" "$((7 * $1))" "$n"
     printf '"return_token_ids":true}'
 }
-req() { # req I MODEL OUT -> prints the HTTP status
+req() { # req I MODEL OUT -> prints the HTTP status; I = 9: request 2 with a draft
+    if [ "$1" = 9 ]; then
+        data=$(body 2 "$2" | sed "s/}\$/,\"speculation\":[$draft]}/")
+    else
+        data=$(body "$1" "$2")
+    fi
     curl -s -o "$3" -w '%{http_code}' -H 'Content-Type: application/json' --max-time 300 \
-        --data "$(body "$1" "$2")" "$base/v1/chat/completions"
+        --data "$data" "$base/v1/chat/completions"
 }
 # what must not change: everything from the choices on, but the prefix-cache
 # hits (the two models' caches hold different things)
@@ -62,6 +68,12 @@ for i in $reqs; do
     st=$(req "$i" big "$tmp/ref.$i")
     [ "$st" = 200 ] || bad "reference $i on big: status $st: $(head -c 300 "$tmp/ref.$i")"
 done
+# request 9 speculates request 2's first 40 tokens (drafts dropped when
+# blocks run short; the answer is exact either way)
+draft=$(grep -o '"token_ids":\[[^]]*' "$tmp/ref.2" | head -n 1 | cut -d[ -f2 | cut -d, -f1-40)
+cp "$tmp/ref.2" "$tmp/ref.9"
+reqs="$reqs 9"
+[ -n "$draft" ] || bad "no token ids in the reference of request 2"
 [ "$(metric fireworksd_preemptions_total big)" = 0 ] && ok "references ran without preemption" ||
     bad "big: preemptions $(metric fireworksd_preemptions_total big)"
 
@@ -83,7 +95,7 @@ for i in $reqs; do
         answer "$tmp/ref.$i" | head -c 400; echo; answer "$tmp/out.$i" | head -c 400; echo
     fi
 done
-[ "$same" = 8 ] && ok "8 concurrent requests on a 16-block cache: all 200 and identical to their runs alone"
+[ "$same" = 9 ] && ok "9 concurrent requests on a 16-block cache: all 200 and identical to their runs alone"
 grep -q '"completion_tokens":240' "$tmp/out.3" && ok "n=2: usage counts 2 x 120 tokens" ||
     bad "n=2 usage: $(grep -o '"usage":{[^}]*' "$tmp/out.3")"
 
