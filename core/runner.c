@@ -718,6 +718,7 @@ static void fork_choices(fw_runner *r, fw_seq *leader, const float *row)
             continue;
         }
         if (no_room) {
+            fw_log(FW_LOG_DEBUG, "sched", "choice %d waits for a block of its own: kv cache full", c);
             seq_wait(r, s);
             continue;
         }

@@ -108,6 +108,31 @@ waiting=$(metric fireworksd_queue_depth small)
 [ "$running" = 0 ] && [ "$used" = 0 ] && [ "$waiting" = 0 ] && ok "afterwards: nothing running, waiting or holding blocks" ||
     bad "afterwards: running=$running kv_blocks_used=$used queue_depth=$waiting"
 
+# n = 2 on a prompt that fills the whole cache (250 tokens: 15 full blocks
+# and a partial one): choice 1 has no block to copy the partial one into, so
+# it samples its first token from the shared logits and waits; it computes
+# its KV when choice 0 is done.  The answer equals the one on "big".
+nwords() { i=0; while [ $i -lt "$1" ]; do printf ' a'; i=$((i + 1)); done; }
+fill() { # fill MODEL WORDS N MAX OUT -> prints the HTTP status
+    curl -s -o "$5" -w '%{http_code}' -H 'Content-Type: application/json' --max-time 120 \
+        --data "{\"model\":\"$1\",\"messages\":[{\"role\":\"user\",\"content\":\"$(nwords "$2")\"}],\"n\":$3,\"max_tokens\":$4,\"ignore_eos\":true,\"temperature\":0.9,\"seed\":11,\"return_token_ids\":true}" \
+        "$base/v1/chat/completions"
+}
+prompt_tokens() { grep -o '"prompt_tokens":[0-9]*' "$1" | cut -d: -f2; }
+fill big 200 1 1 "$tmp/probe" >/dev/null
+words=$((200 + 250 - $(prompt_tokens "$tmp/probe")))
+st_ref=$(fill big "$words" 2 6 "$tmp/fill.ref")
+p0=$(metric fireworksd_preemptions_total small)
+st=$(fill small "$words" 2 6 "$tmp/fill.out")
+p1=$(metric fireworksd_preemptions_total small)
+if [ "$(prompt_tokens "$tmp/fill.ref")" != 250 ] || [ "$st_ref" != 200 ]; then
+    bad "a 250-token prompt: status $st_ref, $(prompt_tokens "$tmp/fill.ref") tokens"
+elif [ "$st" = 200 ] && [ "$(answer "$tmp/fill.out")" = "$(answer "$tmp/fill.ref")" ] && [ "$p1" -gt "$p0" ]; then
+    ok "n=2 filling the cache: the second choice waits for its block, same answer"
+else
+    bad "n=2 filling the cache: status $st, preemptions $p0 -> $p1: $(head -c 300 "$tmp/fill.out")"
+fi
+
 # one sequence longer than the whole cache: the context is capped at 256
 words="alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi"
 long="$words $words $words $words $words $words $words $words $words $words $words $words $words $words $words $words $words $words"
