@@ -644,17 +644,23 @@ const tools = [{ type: 'function', function: { name: 'get_w', description: 'TOOL
 const grammarOf = async extra => (await ok({ max_tokens: 1, raw_output: true, tools, ...extra })).choices[0].raw_output.grammar;
 // Output text that is exactly one Qwen3 tool call, whatever the weights.
 const callGrammar = { type: 'grammar', grammar: 'root ::= "<tool_call>\\n{\\"name\\": \\"get_w\\", \\"arguments\\": {\\"city\\": \\"x\\"}}\\n</tool_call>" [ ]*' };
+// A grammar constrains the output after the reasoning (docs/api.md,
+// "Reasoning budgets"): with thinking on, the random weights may open <think>
+// and never close it.  Thinking off puts the whole output under the grammar;
+// tests/test_reasoning_budget.sh covers a grammar after (budgeted) reasoning.
+const noThink = { reasoning_effort: 'none' };
+const oneCall = { tools, response_format: callGrammar, ...noThink, max_tokens: 100, temperature: 0, logit_bias: { [eos]: 100 } };
 
 await field('tools', async () => {
   const p = promptText(await ok({ max_tokens: 1, raw_output: true, tools }));
   assert(p.includes('get_w') && p.includes('TOOLDESC'), 'tools rendered into the prompt');
-  const j = await ok({ tools, response_format: callGrammar, max_tokens: 40, temperature: 0, logit_bias: { [eos]: 100 } });
+  const j = await ok(oneCall);
   const m = j.choices[0].message;
   eq(j.choices[0].finish_reason, 'tool_calls', 'finish_reason');
   eq(m.tool_calls.length, 1, 'one tool call parsed');
   eq([m.tool_calls[0].function.name, JSON.parse(m.tool_calls[0].function.arguments)], ['get_w', { city: 'x' }], 'call');
   assert(!m.content, 'no content besides the call');
-  const s = await stream({ tools, response_format: callGrammar, max_tokens: 40, temperature: 0, logit_bias: { [eos]: 100 } });
+  const s = await stream(oneCall);
   eq(s.chunks[s.chunks.length - 1].choices[0].finish_reason, 'tool_calls', 'streamed finish_reason');
   let name = '', args = '', id = null;
   for (const c of s.chunks) for (const t of c.choices[0].delta.tool_calls || []) {
@@ -702,22 +708,25 @@ await field('functions', async () => {
 await field('response_format', async () => {
   let stopped = 0;
   for (const seed of [1, 2, 3]) {
-    const j = await ok({ response_format: { type: 'json_object' }, max_tokens: 60, temperature: 1, seed });
+    const j = await ok({ response_format: { type: 'json_object' }, ...noThink, max_tokens: 60, temperature: 1, seed });
     if (j.choices[0].finish_reason !== 'stop') continue;
     stopped++;
     const v = JSON.parse(content(j));
     assert(v && typeof v === 'object' && !Array.isArray(v), 'json_object: an object');
   }
   assert(stopped > 0, 'json_object: no output finished in 60 tokens');
+  stopped = 0;
   const schema = { type: 'object', properties: { a: { type: 'integer' }, b: { enum: ['x', 'y'] } }, required: ['a', 'b'], additionalProperties: false };
   for (const rf of [{ type: 'json_schema', json_schema: { name: 's', schema } }, { type: 'json_schema', json_schema: JSON.stringify(schema) },
                     { type: 'json_object', schema }]) {
-    const r = (await ok({ response_format: rf, max_tokens: 120, temperature: 1, seed: 2, raw_output: true })).choices[0];
+    const r = (await ok({ response_format: rf, ...noThink, max_tokens: 120, temperature: 1, seed: 2, raw_output: true })).choices[0];
     assert(r.raw_output.grammar, 'the schema is the grammar');
     if (r.finish_reason !== 'stop') continue;
+    stopped++;
     const v = JSON.parse(r.message.content);
     assert(Number.isInteger(v.a) && ['x', 'y'].includes(v.b) && Object.keys(v).length === 2, 'schema shape: ' + r.message.content);
   }
+  assert(stopped > 0, 'json_schema: no output finished in 120 tokens');
   assert((await ok({ response_format: { type: 'json_schema', schema }, max_tokens: 1, raw_output: true })).choices[0].raw_output.grammar,
          'json_schema given as schema');
   eq((await ok({ response_format: { type: 'text' }, max_tokens: 1, raw_output: true })).choices[0].raw_output.grammar, undefined, 'text: no grammar');
@@ -738,17 +747,18 @@ await field('response_format.invalid', async () => {
 
 // ---- response objects and errors ------------------------------------------
 await field('response.reasoning_content', async () => {
+  // thinking off: the grammar writes the think block itself (see noThink)
   const rf = { type: 'grammar', grammar: 'root ::= "<think>\\nTHOUGHT\\n</think>\\n\\nANSWER" [ ]*' };
-  const m = (await ok({ response_format: rf, max_tokens: 20, temperature: 0 })).choices[0].message;
+  const m = (await ok({ response_format: rf, ...noThink, max_tokens: 20, temperature: 0 })).choices[0].message;
   eq([m.reasoning_content, m.content], ['THOUGHT', 'ANSWER'], 'reasoning split from content');
-  const s = await stream({ response_format: rf, max_tokens: 20, temperature: 0 });
+  const s = await stream({ response_format: rf, ...noThink, max_tokens: 20, temperature: 0 });
   eq(s.chunks.map(c => c.choices[0].delta.reasoning_content || '').join(''), 'THOUGHT', 'streamed reasoning_content');
 });
 
 await field('response.finish_reason', async () => {
   eq((await ok({ max_tokens: 1, ignore_eos: true })).choices[0].finish_reason, 'length', 'length');
   eq((await ok({ max_tokens: 4, logit_bias: { [eos]: 100 } })).choices[0].finish_reason, 'stop', 'stop');
-  const call = (await ok({ tools, response_format: callGrammar, max_tokens: 40, temperature: 0, logit_bias: { [eos]: 100 } })).choices[0];
+  const call = (await ok(oneCall)).choices[0];
   eq([call.finish_reason, call.message.tool_calls.length], ['tool_calls', 1], 'tool_calls');
   const s = await stream({ max_tokens: 3, ignore_eos: true });
   s.chunks.forEach((c, i) => eq(c.choices[0].finish_reason, i === s.chunks.length - 1 ? 'length' : null, `chunk ${i} finish_reason`));
