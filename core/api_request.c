@@ -1778,8 +1778,8 @@ static int build_reasoning(fw_chat_request *r, const req_view *v)
     return v->effort_member < 0 && !v->thinking ? 1 : r->reasoning_effort != NULL;
 }
 
-/* {"messages", "tools", "tool_choice", "add_generation_prompt",
- *  "reasoning_effort", "thinking", "reasoning_history"} */
+/* {"messages", "tools", "tool_choice", "parallel_tool_calls",
+ *  "add_generation_prompt", "reasoning_effort", "thinking", "reasoning_history"} */
 static int build_template(fw_chat_request *r, const req_view *v)
 {
     cJSON *doc = cJSON_CreateObject(), *msgs = cJSON_CreateArray(), *tools;
@@ -1809,7 +1809,8 @@ static int build_template(fw_chat_request *r, const req_view *v)
     r->add_generation_prompt =
         !(last && strcmp(cJSON_GetStringValue(get(last, "role")), "assistant") == 0);
     ok = ok && add(doc, "add_generation_prompt", cJSON_CreateBool(r->add_generation_prompt)) &&
-         add(doc, "tool_choice", tool_choice_json(r));
+         add(doc, "tool_choice", tool_choice_json(r)) &&
+         add(doc, "parallel_tool_calls", cJSON_CreateBool(r->parallel_tool_calls));
     if (ok && v->effort_member == 1)
         ok = add(doc, "reasoning_effort", cJSON_CreateNumber((double)v->effort.i));
     else if (ok && r->reasoning_effort && !v->thinking)

@@ -566,7 +566,7 @@ START_TEST(defaults)
     ck_assert_int_eq(r->add_generation_prompt, 1);
     expect_json_eq(r->template_json,
                    "{`messages`:[{`role`:`user`,`content`:`hi`}],`tools`:null,"
-                   "`add_generation_prompt`:true,`tool_choice`:`auto`}",
+                   "`add_generation_prompt`:true,`tool_choice`:`auto`,`parallel_tool_calls`:true}",
                    "template");
     fw_chat_request_destroy(r);
 }
@@ -693,7 +693,7 @@ START_TEST(normalise_messages)
         "{`type`:`function`,`function`:{`name`:`noargs`,`arguments`:{}}}]},"
         "{`role`:`tool`,`content`:`18C`,`tool_call_id`:`call_0`},{`role`:`tool`,`content`:`x`},"
         "{`role`:`assistant`,`content`:`Prefill`}],`tools`:null,`add_generation_prompt`:false,"
-        "`tool_choice`:`auto`}",
+        "`tool_choice`:`auto`,`parallel_tool_calls`:true}",
         "template");
     fw_chat_request_destroy(r);
 }
@@ -718,7 +718,7 @@ START_TEST(deprecated_fields)
                    "{`messages`:[{`role`:`user`,`content`:`hi`}],`tools`:[{`type`:`function`,"
                    "`function`:{`name`:`get_weather`,`description`:`d`,`parameters`:{`type`:"
                    "`object`}}}],`add_generation_prompt`:true,`tool_choice`:{`type`:`function`,"
-                   "`function`:{`name`:`get_weather`}}}",
+                   "`function`:{`name`:`get_weather`}},`parallel_tool_calls`:true}",
                    "template");
     fw_chat_request_destroy(r);
 
@@ -751,6 +751,13 @@ START_TEST(tools_and_choice)
                   "`tool_choice`:`any`}");
     ck_assert_int_eq(r->tool_choice, FW_TOOL_CHOICE_REQUIRED);
     ck_assert_ptr_nonnull(strstr(r->template_json, "\"tool_choice\":\"required\""));
+    fw_chat_request_destroy(r);
+
+    /* parallel_tool_calls reaches the template (its tool grammar) */
+    r = expect_ok("{" BASE ",`tools`:[{`type`:`function`,`function`:{`name`:`f`}}],"
+                  "`tool_choice`:`required`,`parallel_tool_calls`:false}");
+    ck_assert_int_eq(r->parallel_tool_calls, 0);
+    ck_assert_ptr_nonnull(strstr(r->template_json, "\"parallel_tool_calls\":false"));
     fw_chat_request_destroy(r);
 }
 END_TEST

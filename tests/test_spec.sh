@@ -788,8 +788,8 @@ EOF
 
 # Gaps found by this audit and reported to the owners of the code
 # (engine.c, runner.c, api_request.c, the qwen3 template, libevent's 413).
-KNOWN=messages.developer,messages.assistant-prefill,max_tokens.zero,seed.int64,logit_bias.vocab
-KNOWN=$KNOWN,prefix-cache.max_tokens-1,metadata,tool_choice.none,parallel_tool_calls
+KNOWN=messages.assistant-prefill,max_tokens.zero,seed.int64,logit_bias.vocab
+KNOWN=$KNOWN,prefix-cache.max_tokens-1,metadata,tool_choice.none
 KNOWN=$KNOWN,stream.usage,raw_output.stream,response_format.grammar,response_format.invalid,errors.413
 
 eos=$(node -e 'const c=require(process.argv[1]); console.log(Array.isArray(c.eos_token_id) ? c.eos_token_id[0] : c.eos_token_id)' "$tmp/qwen3/config.json")

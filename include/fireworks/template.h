@@ -9,11 +9,16 @@
  *   {"messages": [...], "tools": [...] | null, "add_generation_prompt": bool,
  *    "kwargs": {"enable_thinking": .., "reasoning_effort": .., "clear_thinking": ..},
  *    "reasoning_effort": ..., "thinking": {...}, "reasoning_history": "...",
- *    "tool_choice": ..., "date": "YYYY-MM-DD"}
+ *    "tool_choice": ..., "parallel_tool_calls": bool, "date": "YYYY-MM-DD"}
  * Message content is already a string (null -> "", text parts joined) and
  * tool-call arguments are JSON objects.  The API fields (reasoning_effort,
  * thinking, reasoning_history) are mapped by the plugin onto its format;
  * "kwargs", when given, are the template variables themselves and win.
+ * "parallel_tool_calls" (absent = true): false limits a forced tool call
+ * (tool_grammar) to one call.  "developer" messages are for the plugin to map
+ * (system where the format has no developer role).  "add_generation_prompt"
+ * false means the last message is an assistant prefill the model continues:
+ * render it without its end-of-turn marker.
  *
  * Threads: an instance is used from one thread; parsers are per request.
  */

@@ -282,7 +282,7 @@ static fw_status render(tpl_out *o, const fw_template *t, const cJSON *req, fw_e
 static fw_status kimi_render(fw_template *t, const char *request_json, const fw_prompt_sink *sink,
                              fw_err *err)
 {
-    cJSON *req;
+    cJSON *req, *m;
     tpl_out o;
     fw_status st;
 
@@ -295,6 +295,8 @@ static fw_status kimi_render(fw_template *t, const char *request_json, const fw_
                           "messages array");
     }
     tpl_normalize(req);
+    cJSON_ArrayForEach(m, tpl_get(req, "messages"))
+        tpl_msg_developer_as_system(m); /* no developer role in Kimi's format */
     tpl_out_init(&o, sink);
     st = render(&o, t, req, err);
     if (st == FW_OK && tpl_out_finish(&o, NULL) != FW_OK)
