@@ -191,6 +191,13 @@ START_TEST(test_render_logic)
                   "[gMASK]<sop><|user|>a/nothink<|assistant|>\n<think>r</think>\nb\n<tool_call>f"
                   "<arg_key>n</arg_key>\n<arg_value>[1, 2]</arg_value><arg_key>s</arg_key>\n"
                   "<arg_value>x</arg_value></tool_call>");
+    /* a historical call's name is a JSON string in the call's JSON */
+    expect_render("qwen3", NULL,
+                  "{\"messages\":[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":"
+                  "{\"name\":\"a\\\"b\\\\c\",\"arguments\":{}}}]},{\"role\":\"user\",\"content\":\"q\"}],"
+                  "\"add_generation_prompt\":false}",
+                  "<|im_start|>assistant\n<tool_call>\n{\"name\": \"a\\\"b\\\\c\", \"arguments\": {}}\n"
+                  "</tool_call><|im_end|>\n<|im_start|>user\nq<|im_end|>\n");
     /* developer = system (Fireworks, for models without a developer role):
      * first, it is the system turn (before the tools preamble); later, a
      * system turn where it stands (the official templates drop the role) */
