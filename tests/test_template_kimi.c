@@ -123,7 +123,7 @@ START_TEST(render_variants_and_logic)
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(p, "<|im_system|>system<|im_middle|>You are Kimi, an AI assistant created by "
                         "Moonshot AI.<|im_end|>\n<|im_user|>bob<|im_middle|>hi<|im_end|>"
-                        "<|im_assistant|>assistant<|im_middle|>he<|im_end|>");
+                        "<|im_assistant|>assistant<|im_middle|>he"); /* open: continued */
     /* developer is system (no developer role in the format): it replaces
      * the default system prompt, with the system header */
     p = render_str("kimi-k2", "{\"messages\":[{\"role\":\"developer\",\"content\":\"DEV\"},"

@@ -141,7 +141,9 @@ START_TEST(test_render_logic)
     fw_err err = {0};
     char *p;
 
-    /* reasoning kept after the last query (multi-step tool use), dropped before */
+    /* reasoning kept after the last query (multi-step tool use), dropped
+     * before; the final assistant turn without a generation prompt is a
+     * prefill, left open for the model to continue */
     expect_render("qwen3", NULL,
                   "{\"messages\":[{\"role\":\"user\",\"content\":\"q1\"},"
                   "{\"role\":\"assistant\",\"content\":\"a1\",\"reasoning_content\":\"r1\"},"
@@ -155,7 +157,7 @@ START_TEST(test_render_logic)
                   "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n<think>\nr2\n</think>\n\n"
                   "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"x\": 1.0}}\n</tool_call><|im_end|>\n"
                   "<|im_start|>user\n<tool_response>\nok\n</tool_response><|im_end|>\n"
-                  "<|im_start|>assistant\n<think>\nr3\n</think>\n\ndone<|im_end|>\n");
+                  "<|im_start|>assistant\n<think>\nr3\n</think>\n\ndone");
     /* API fields: reasoning_effort none == enable_thinking false; kwargs win */
     expect_render("qwen3", NULL,
                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"reasoning_effort\":\"none\"}",

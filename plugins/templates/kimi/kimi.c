@@ -266,7 +266,10 @@ static fw_status render(tpl_out *o, const fw_template *t, const cJSON *req, fw_e
         } else {
             tpl_out_puts(o, tpl_msg_content(m));
         }
-        tpl_out_special(o, "<|im_end|>");
+        /* a final assistant turn without generation prompt is a prefill the
+         * model continues: left open */
+        if (add_gen || m->next || strcmp(role, "assistant"))
+            tpl_out_special(o, "<|im_end|>");
     }
     ids_free(&d);
     if (st != FW_OK)

@@ -208,7 +208,11 @@ static fw_status q_render(fw_template *t, const char *request_json, const fw_pro
             }
             if (cJSON_IsArray(calls) && calls->child)
                 render_calls(&o, calls, content.n > 0);
-            lit(&o, "<|im_end|>\n");
+            /* A final assistant turn without a generation prompt is a
+             * prefill: left open so the model continues it (vLLM's
+             * continue_final_message; the official template closes it). */
+            if (r.add_generation_prompt || i != nmsg - 1)
+                lit(&o, "<|im_end|>\n");
         } else if (!strcmp(role, "tool")) {
             const cJSON *prev = i > 0 ? cJSON_GetArrayItem(r.messages, i - 1) : NULL;
             if (!prev || strcmp(tpl_msg_role(prev), "tool") != 0)
