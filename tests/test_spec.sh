@@ -671,6 +671,11 @@ await field('tools', async () => {
   }
   eq([name, JSON.parse(args)], ['get_w', { city: 'x' }], 'streamed call');
   assert(id, 'streamed call id');
+  // a call cut by max_tokens is neither a call nor content (docs/api.md)
+  for (const max_tokens of [1, 3, 12]) {
+    const cut = (await ok({ ...oneCall, max_tokens })).choices[0];
+    eq([cut.finish_reason, cut.message.content || '', cut.message.tool_calls], ['length', '', undefined], `call cut at ${max_tokens} tokens`);
+  }
   detail(await chat({ tools: [{ type: 'function', function: { name: 'bad name' } }] }), ['body', 'tools', 0, 'function', 'name'], 'string_pattern_mismatch');
 });
 

@@ -423,8 +423,12 @@ static const pcase own_cases[] = {
     /* unclosed but complete call at the end is accepted; arguments as a JSON string */
     {"qwen3", 0, NULL, "<tool_call>\n{\"name\": \"g\", \"arguments\": \"{\\\"b\\\": [1, 2.5]}\"}",
      "{\"content\":\"\",\"reasoning_content\":null,\"tool_calls\":[{\"name\":\"g\",\"arguments\":{\"b\":[1,2.5]}}]}"},
-    /* unclosed garbage call is content */
-    {"qwen3", 0, NULL, "x<tool_call>{\"name\":", "{\"content\":\"x<tool_call>{\\\"name\\\":\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    /* an unfinished call at the end (max_tokens) is dropped, not content;
+     * so is a call tag cut short, but not a lone "<" */
+    {"qwen3", 0, NULL, "x<tool_call>{\"name\":", "{\"content\":\"x\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 0, NULL, "x <tool", "{\"content\":\"x\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 0, NULL, "x <", "{\"content\":\"x <\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 1, NULL, "r <tool_call>{\"na", "{\"content\":\"\",\"reasoning_content\":\"r <tool_call>{\\\"na\",\"tool_calls\":[]}"},
     /* unclosed reasoning stays reasoning; partial marker at the end flushed */
     {"qwen3", 1, NULL, "thinking </thi", "{\"content\":\"\",\"reasoning_content\":\"thinking </thi\",\"tool_calls\":[]}"},
     /* glm: string schema keeps raw; non-string typed */
@@ -436,9 +440,9 @@ static const pcase own_cases[] = {
      "{\"content\":\"<tool_call>f junk <arg_key>a</arg_key></tool_call>\",\"reasoning_content\":null,\"tool_calls\":[]}"},
     {"glm", 1, NULL, "r<tool_call>g<arg_key>a</arg_key><arg_value>x y</arg_value></tool_call>",
      "{\"content\":\"\",\"reasoning_content\":\"r<tool_call>g<arg_key>a</arg_key><arg_value>x y</arg_value></tool_call>\",\"tool_calls\":[{\"name\":\"g\",\"arguments\":{\"a\":\"x y\"}}]}"},
-    /* glm: unclosed call is never accepted */
-    {"glm", 0, NULL, "<tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>",
-     "{\"content\":\"<tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    /* glm: an unclosed call is never accepted, and not content either */
+    {"glm", 0, NULL, "a <tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>",
+     "{\"content\":\"a\",\"reasoning_content\":null,\"tool_calls\":[]}"},
     /* whitespace-only output */
     {"glm", 0, NULL, " \n ", "{\"content\":\"\",\"reasoning_content\":null,\"tool_calls\":[]}"},
 };
