@@ -16,9 +16,10 @@
  * "kwargs", when given, are the template variables themselves and win.
  * "parallel_tool_calls" (absent = true): false limits a forced tool call
  * (tool_grammar) to one call.  "developer" messages are for the plugin to map
- * (system where the format has no developer role).  "add_generation_prompt"
- * false means the last message is an assistant prefill the model continues:
- * render it without its end-of-turn marker.
+ * (system where the format has no developer role).  A final assistant
+ * message with "add_generation_prompt" false is a prefill the model
+ * continues: render it without its end-of-turn marker (the host sends false
+ * exactly then).
  *
  * Threads: an instance is used from one thread; parsers are per request.
  */
