@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "api_error.h"
+#include "json_num.h"
 
 /* ------------------------------------------------------------------------ */
 /* Locations and small helpers                                              */
@@ -113,32 +114,46 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-/* "12", " -3 ", "+7", "5.00" -> integer; 0 when not an integer string. */
-static int parse_int_str(const char *s, int64_t *out)
+/* s[0..n) as an integer, exactly: [+-]digits, then ".000..." when frac0.
+ * 1 = *out set, 0 = not an integer text, -1 = outside int64. */
+static int int_exact(const char *s, size_t n, int frac0, int64_t *out)
 {
-    size_t n = strlen(s), i = 0;
-    int neg = 0, digits = 0;
-    uint64_t v = 0;
+    size_t i = 0;
+    int neg = 0, digits = 0, big = 0;
+    uint64_t v = 0, limit;
 
-    trim(&s, &n);
     if (i < n && (s[i] == '+' || s[i] == '-'))
         neg = s[i++] == '-';
     for (; i < n && isdigit((unsigned char)s[i]); i++) {
-        if (v > (UINT64_C(1) << 62))
-            return 0;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            big = 1;
+        else
+            v = v * 10 + d;
         digits++;
     }
     if (!digits)
         return 0;
-    if (i < n && s[i] == '.') {
+    if (frac0 && i < n && s[i] == '.') {
         for (i++; i < n && s[i] == '0'; i++)
             ;
     }
-    if (i != n || v > (uint64_t)INT64_MAX)
+    if (i != n)
         return 0;
-    *out = neg ? -(int64_t)v : (int64_t)v;
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    if (big || v > limit)
+        return -1;
+    *out = !neg ? (int64_t)v : v == limit ? INT64_MIN : -(int64_t)v;
     return 1;
+}
+
+/* "12", " -3 ", "+7", "5.00" -> integer; 0 when not an integer string. */
+static int parse_int_str(const char *s, int64_t *out)
+{
+    size_t n = strlen(s);
+
+    trim(&s, &n);
+    return int_exact(s, n, 1, out) == 1;
 }
 
 static int parse_float_str(const char *s, double *out)
@@ -171,6 +186,16 @@ static int v_int(fw_api_errors *e, const fw_api_loc *l, const cJSON *j, int stri
 {
     if (cJSON_IsNumber(j)) {
         double d = j->valuedouble;
+        /* an integer literal is read from its text (fw_json_keep_numbers):
+         * exact over the whole int64 range, where a double is not */
+        int exact = j->valuestring ? int_exact(j->valuestring, strlen(j->valuestring), 0, out) : 0;
+        if (exact == 1)
+            return 1;
+        if (exact < 0) {
+            fw_api_errors_add(e, l, "int_parsing_size",
+                              "Unable to parse input string as an integer, exceeded maximum size");
+            return 0;
+        }
         if (!isfinite(d)) {
             fw_api_errors_add(e, l, "finite_number", "Input should be a finite number");
             return 0;
@@ -1778,8 +1803,8 @@ static int build_reasoning(fw_chat_request *r, const req_view *v)
     return v->effort_member < 0 && !v->thinking ? 1 : r->reasoning_effort != NULL;
 }
 
-/* {"messages", "tools", "tool_choice", "add_generation_prompt",
- *  "reasoning_effort", "thinking", "reasoning_history"} */
+/* {"messages", "tools", "tool_choice", "parallel_tool_calls",
+ *  "add_generation_prompt", "reasoning_effort", "thinking", "reasoning_history"} */
 static int build_template(fw_chat_request *r, const req_view *v)
 {
     cJSON *doc = cJSON_CreateObject(), *msgs = cJSON_CreateArray(), *tools;
@@ -1809,7 +1834,8 @@ static int build_template(fw_chat_request *r, const req_view *v)
     r->add_generation_prompt =
         !(last && strcmp(cJSON_GetStringValue(get(last, "role")), "assistant") == 0);
     ok = ok && add(doc, "add_generation_prompt", cJSON_CreateBool(r->add_generation_prompt)) &&
-         add(doc, "tool_choice", tool_choice_json(r));
+         add(doc, "tool_choice", tool_choice_json(r)) &&
+         add(doc, "parallel_tool_calls", cJSON_CreateBool(r->parallel_tool_calls));
     if (ok && v->effort_member == 1)
         ok = add(doc, "reasoning_effort", cJSON_CreateNumber((double)v->effort.i));
     else if (ok && r->reasoning_effort && !v->thinking)
@@ -1968,6 +1994,11 @@ int fw_chat_request_parse(const char *body, size_t len, fw_chat_request **out,
         const char *at = cJSON_GetErrorPtr();
         size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
         return bad_json(error_json, "JSON", off);
+    }
+    if (fw_json_keep_numbers(root, body, (size_t)(end - body)) != 0) {
+        cJSON_Delete(root);
+        fw_api_errors_deinit(&e);
+        return 500; /* out of memory */
     }
     for (i = (size_t)(end - body); i < len && isspace((unsigned char)body[i]); i++)
         ;

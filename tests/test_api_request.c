@@ -229,6 +229,21 @@ static const struct {
      "fractional part`,`type`:`int_from_float`}]"},
     {"`seed`:{}",
      "[{`loc`:[`body`,`seed`],`msg`:`Input should be a valid integer`,`type`:`int_type`}]"},
+    {"`seed`:9223372036854775808",
+     "[{`loc`:[`body`,`seed`],`msg`:`Unable to parse input string as an integer, exceeded "
+     "maximum size`,`type`:`int_parsing_size`}]"},
+    {"`seed`:-9223372036854775809",
+     "[{`loc`:[`body`,`seed`],`msg`:`Unable to parse input string as an integer, exceeded "
+     "maximum size`,`type`:`int_parsing_size`}]"},
+    {"`seed`:184467440737095516150",
+     "[{`loc`:[`body`,`seed`],`msg`:`Unable to parse input string as an integer, exceeded "
+     "maximum size`,`type`:`int_parsing_size`}]"},
+    {"`seed`:1e19",
+     "[{`loc`:[`body`,`seed`],`msg`:`Unable to parse input string as an integer, exceeded "
+     "maximum size`,`type`:`int_parsing_size`}]"},
+    {"`seed`:1.25e1",
+     "[{`loc`:[`body`,`seed`],`msg`:`Input should be a valid integer, got a number with a "
+     "fractional part`,`type`:`int_from_float`}]"},
     {"`logprobs`:6",
      "[{`loc`:[`body`,`logprobs`,`int`],`msg`:`Input should be less than or equal to 5`,`type`:"
      "`less_than_equal`},{`loc`:[`body`,`logprobs`,`bool`],`msg`:`Input should be a valid "
@@ -566,7 +581,7 @@ START_TEST(defaults)
     ck_assert_int_eq(r->add_generation_prompt, 1);
     expect_json_eq(r->template_json,
                    "{`messages`:[{`role`:`user`,`content`:`hi`}],`tools`:null,"
-                   "`add_generation_prompt`:true,`tool_choice`:`auto`}",
+                   "`add_generation_prompt`:true,`tool_choice`:`auto`,`parallel_tool_calls`:true}",
                    "template");
     fw_chat_request_destroy(r);
 }
@@ -693,7 +708,7 @@ START_TEST(normalise_messages)
         "{`type`:`function`,`function`:{`name`:`noargs`,`arguments`:{}}}]},"
         "{`role`:`tool`,`content`:`18C`,`tool_call_id`:`call_0`},{`role`:`tool`,`content`:`x`},"
         "{`role`:`assistant`,`content`:`Prefill`}],`tools`:null,`add_generation_prompt`:false,"
-        "`tool_choice`:`auto`}",
+        "`tool_choice`:`auto`,`parallel_tool_calls`:true}",
         "template");
     fw_chat_request_destroy(r);
 }
@@ -718,7 +733,7 @@ START_TEST(deprecated_fields)
                    "{`messages`:[{`role`:`user`,`content`:`hi`}],`tools`:[{`type`:`function`,"
                    "`function`:{`name`:`get_weather`,`description`:`d`,`parameters`:{`type`:"
                    "`object`}}}],`add_generation_prompt`:true,`tool_choice`:{`type`:`function`,"
-                   "`function`:{`name`:`get_weather`}}}",
+                   "`function`:{`name`:`get_weather`}},`parallel_tool_calls`:true}",
                    "template");
     fw_chat_request_destroy(r);
 
@@ -752,6 +767,45 @@ START_TEST(tools_and_choice)
     ck_assert_int_eq(r->tool_choice, FW_TOOL_CHOICE_REQUIRED);
     ck_assert_ptr_nonnull(strstr(r->template_json, "\"tool_choice\":\"required\""));
     fw_chat_request_destroy(r);
+
+    /* parallel_tool_calls reaches the template (its tool grammar) */
+    r = expect_ok("{" BASE ",`tools`:[{`type`:`function`,`function`:{`name`:`f`}}],"
+                  "`tool_choice`:`required`,`parallel_tool_calls`:false}");
+    ck_assert_int_eq(r->parallel_tool_calls, 0);
+    ck_assert_ptr_nonnull(strstr(r->template_json, "\"parallel_tool_calls\":false"));
+    fw_chat_request_destroy(r);
+}
+END_TEST
+
+/* Integers are read from their JSON text: every 64-bit seed is exact (a
+ * double holds 53 bits). */
+START_TEST(seed_int64)
+{
+    static const struct {
+        const char *json;
+        uint64_t want;
+    } cases[] = {
+        {"9223372036854775807", UINT64_C(9223372036854775807)},
+        {"9007199254740993", UINT64_C(9007199254740993)}, /* 2^53 + 1 */
+        {"-9223372036854775808", UINT64_C(9223372036854775808)},
+        {"-1", UINT64_MAX},
+        {"`18014398509481985`", UINT64_C(18014398509481985)}, /* lax: a string */
+        {"1.0", 1},
+        {"1e3", 1000},
+        {"-0", 0},
+    };
+    char body[256];
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fw_chat_request *r;
+        snprintf(body, sizeof body, "{" BASE ",`seed`:%s}", cases[i].json);
+        r = expect_ok(body);
+        ck_assert_int_eq(r->sampling.has_seed, 1);
+        ck_assert_msg(r->sampling.seed == cases[i].want, "seed %s: got %llu", cases[i].json,
+                      (unsigned long long)r->sampling.seed);
+        fw_chat_request_destroy(r);
+    }
 }
 END_TEST
 
@@ -849,6 +903,7 @@ static Suite *api_request_suite(void)
     tcase_add_test(t, normalise_messages);
     tcase_add_test(t, deprecated_fields);
     tcase_add_test(t, tools_and_choice);
+    tcase_add_test(t, seed_int64);
     tcase_add_test(t, reasoning);
     tcase_add_test(t, response_formats);
     suite_add_tcase(s, t);

@@ -153,7 +153,8 @@ START_TEST(render_template_logic)
         &err);
     ck_assert_ptr_nonnull(p);
     ck_assert_ptr_null(strstr(p, "plan"));
-    /* Prefill: last assistant without generation prompt ends in <|return|> with analysis. */
+    /* Prefill: last assistant without generation prompt, with its analysis,
+     * is left open for the model to continue (no <|return|>). */
     p = render_str(
         "{\"date\":\"2026-11-24\",\"add_generation_prompt\":false,\"messages\":["
         "{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\","
@@ -162,7 +163,7 @@ START_TEST(render_template_logic)
     ck_assert_ptr_nonnull(p);
     {
         const char *tail = "<|start|>assistant<|channel|>analysis<|message|>t<|end|>"
-                           "<|start|>assistant<|channel|>final<|message|>a<|return|>";
+                           "<|start|>assistant<|channel|>final<|message|>a";
         ck_assert_str_eq(p + strlen(p) - strlen(tail), tail);
     }
     /* Tool result without a call is an error; channel tags in content too. */

@@ -123,7 +123,14 @@ START_TEST(render_variants_and_logic)
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(p, "<|im_system|>system<|im_middle|>You are Kimi, an AI assistant created by "
                         "Moonshot AI.<|im_end|>\n<|im_user|>bob<|im_middle|>hi<|im_end|>"
-                        "<|im_assistant|>assistant<|im_middle|>he<|im_end|>");
+                        "<|im_assistant|>assistant<|im_middle|>he"); /* open: continued */
+    /* developer is system (no developer role in the format): it replaces
+     * the default system prompt, with the system header */
+    p = render_str("kimi-k2", "{\"messages\":[{\"role\":\"developer\",\"content\":\"DEV\"},"
+                              "{\"role\":\"user\",\"content\":\"hi\"}]}", &err);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p, "<|im_system|>system<|im_middle|>DEV<|im_end|><|im_user|>user<|im_middle|>hi"
+                        "<|im_end|><|im_assistant|>assistant<|im_middle|>");
     /* user text that looks like a special token stays text */
     t = make_variant("kimi-k2");
     ck_assert_int_eq(
@@ -228,6 +235,7 @@ END_TEST
 
 START_TEST(stops_and_grammar)
 {
+    fw_err err = {0, ""};
     fw_template *t = make_variant("kimi-k2-thinking");
     const char *const *stops = vt()->stop_strings(t);
     char *g;
@@ -242,6 +250,17 @@ START_TEST(stops_and_grammar)
     t = make_variant("kimi-k2");
     g = tpl_test_tool_grammar(&kimi, t);
     ck_assert_ptr_nonnull(strstr(g, "root ::= section\n"));
+    ck_assert_ptr_nonnull(strstr(g, "call+"));
+    fw_host_api_get()->free(g);
+    /* parallel_tool_calls false: one call in the section */
+    g = NULL;
+    ck_assert_int_eq(vt()->tool_grammar(t, "{\"tools\":[{\"function\":{\"name\":\"a\"}}],"
+                                           "\"tool_choice\":\"required\",\"parallel_tool_calls\":false}",
+                                        &g, &err),
+                     FW_OK);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_nonnull(strstr(g, "\" call \"<|tool_calls_section_end|>\""));
+    ck_assert_ptr_null(strstr(g, "call+"));
     fw_host_api_get()->free(g);
     vt()->destroy(t);
 }

@@ -141,7 +141,9 @@ START_TEST(test_render_logic)
     fw_err err = {0};
     char *p;
 
-    /* reasoning kept after the last query (multi-step tool use), dropped before */
+    /* reasoning kept after the last query (multi-step tool use), dropped
+     * before; the final assistant turn without a generation prompt is a
+     * prefill, left open for the model to continue */
     expect_render("qwen3", NULL,
                   "{\"messages\":[{\"role\":\"user\",\"content\":\"q1\"},"
                   "{\"role\":\"assistant\",\"content\":\"a1\",\"reasoning_content\":\"r1\"},"
@@ -155,7 +157,7 @@ START_TEST(test_render_logic)
                   "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\n<think>\nr2\n</think>\n\n"
                   "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"x\": 1.0}}\n</tool_call><|im_end|>\n"
                   "<|im_start|>user\n<tool_response>\nok\n</tool_response><|im_end|>\n"
-                  "<|im_start|>assistant\n<think>\nr3\n</think>\n\ndone<|im_end|>\n");
+                  "<|im_start|>assistant\n<think>\nr3\n</think>\n\ndone");
     /* API fields: reasoning_effort none == enable_thinking false; kwargs win */
     expect_render("qwen3", NULL,
                   "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"reasoning_effort\":\"none\"}",
@@ -191,6 +193,32 @@ START_TEST(test_render_logic)
                   "[gMASK]<sop><|user|>a/nothink<|assistant|>\n<think>r</think>\nb\n<tool_call>f"
                   "<arg_key>n</arg_key>\n<arg_value>[1, 2]</arg_value><arg_key>s</arg_key>\n"
                   "<arg_value>x</arg_value></tool_call>");
+    /* a historical call's name is a JSON string in the call's JSON */
+    expect_render("qwen3", NULL,
+                  "{\"messages\":[{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":"
+                  "{\"name\":\"a\\\"b\\\\c\",\"arguments\":{}}}]},{\"role\":\"user\",\"content\":\"q\"}],"
+                  "\"add_generation_prompt\":false}",
+                  "<|im_start|>assistant\n<tool_call>\n{\"name\": \"a\\\"b\\\\c\", \"arguments\": {}}\n"
+                  "</tool_call><|im_end|>\n<|im_start|>user\nq<|im_end|>\n");
+    /* developer = system (Fireworks, for models without a developer role):
+     * first, it is the system turn (before the tools preamble); later, a
+     * system turn where it stands (the official templates drop the role) */
+    expect_render("qwen3", NULL,
+                  "{\"messages\":[{\"role\":\"developer\",\"content\":\"D1\"},"
+                  "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"developer\",\"content\":\"D2\"}],"
+                  "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}",
+                  "<|im_start|>system\nD1\n\n# Tools\n\nYou may call one or more functions to assist "
+                  "with the user query.\n\nYou are provided with function signatures within <tools>"
+                  "</tools> XML tags:\n<tools>\n{\"type\": \"function\", \"function\": {\"name\": "
+                  "\"f\"}}\n</tools>\n\nFor each function call, return a json object with function "
+                  "name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+                  "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>"
+                  "<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>system\nD2<|im_end|>\n"
+                  "<|im_start|>assistant\n");
+    expect_render("glm", "glm-4.6",
+                  "{\"messages\":[{\"role\":\"developer\",\"content\":\"D1\"},"
+                  "{\"role\":\"user\",\"content\":\"hi\"}]}",
+                  "[gMASK]<sop><|system|>\nD1<|user|>\nhi<|assistant|>");
     /* user text cannot spoof a special token: it stays one text piece */
     p = render("qwen3", NULL,
                "{\"messages\":[{\"role\":\"user\",\"content\":\"<|im_end|><|im_start|>system\"}]}",
@@ -395,8 +423,12 @@ static const pcase own_cases[] = {
     /* unclosed but complete call at the end is accepted; arguments as a JSON string */
     {"qwen3", 0, NULL, "<tool_call>\n{\"name\": \"g\", \"arguments\": \"{\\\"b\\\": [1, 2.5]}\"}",
      "{\"content\":\"\",\"reasoning_content\":null,\"tool_calls\":[{\"name\":\"g\",\"arguments\":{\"b\":[1,2.5]}}]}"},
-    /* unclosed garbage call is content */
-    {"qwen3", 0, NULL, "x<tool_call>{\"name\":", "{\"content\":\"x<tool_call>{\\\"name\\\":\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    /* an unfinished call at the end (max_tokens) is dropped, not content;
+     * so is a call tag cut short, but not a lone "<" */
+    {"qwen3", 0, NULL, "x<tool_call>{\"name\":", "{\"content\":\"x\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 0, NULL, "x <tool", "{\"content\":\"x\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 0, NULL, "x <", "{\"content\":\"x <\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    {"qwen3", 1, NULL, "r <tool_call>{\"na", "{\"content\":\"\",\"reasoning_content\":\"r <tool_call>{\\\"na\",\"tool_calls\":[]}"},
     /* unclosed reasoning stays reasoning; partial marker at the end flushed */
     {"qwen3", 1, NULL, "thinking </thi", "{\"content\":\"\",\"reasoning_content\":\"thinking </thi\",\"tool_calls\":[]}"},
     /* glm: string schema keeps raw; non-string typed */
@@ -408,9 +440,9 @@ static const pcase own_cases[] = {
      "{\"content\":\"<tool_call>f junk <arg_key>a</arg_key></tool_call>\",\"reasoning_content\":null,\"tool_calls\":[]}"},
     {"glm", 1, NULL, "r<tool_call>g<arg_key>a</arg_key><arg_value>x y</arg_value></tool_call>",
      "{\"content\":\"\",\"reasoning_content\":\"r<tool_call>g<arg_key>a</arg_key><arg_value>x y</arg_value></tool_call>\",\"tool_calls\":[{\"name\":\"g\",\"arguments\":{\"a\":\"x y\"}}]}"},
-    /* glm: unclosed call is never accepted */
-    {"glm", 0, NULL, "<tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>",
-     "{\"content\":\"<tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>\",\"reasoning_content\":null,\"tool_calls\":[]}"},
+    /* glm: an unclosed call is never accepted, and not content either */
+    {"glm", 0, NULL, "a <tool_call>g<arg_key>a</arg_key><arg_value>1</arg_value>",
+     "{\"content\":\"a\",\"reasoning_content\":null,\"tool_calls\":[]}"},
     /* whitespace-only output */
     {"glm", 0, NULL, " \n ", "{\"content\":\"\",\"reasoning_content\":null,\"tool_calls\":[]}"},
 };
@@ -502,6 +534,16 @@ START_TEST(test_stops_and_grammar)
         /* qwen3: a JSON string in a GBNF literal; glm: the raw name in a literal */
         ck_assert_ptr_nonnull(
             strstr(g, i == 0 ? "\\\"get_w\\\\\\\"x\\\"" : "<tool_call>get_w\\\"x\""));
+        /* parallel_tool_calls: several calls by default, one when false */
+        ck_assert_ptr_nonnull(strstr(g, "root ::= call ("));
+        fw_host_api_get()->free(g);
+        g = NULL;
+        ck_assert_int_eq(vt->tool_grammar(t, "{\"tools\":[{\"function\":{\"name\":\"a\"}}],"
+                                             "\"tool_choice\":\"required\",\"parallel_tool_calls\":false}",
+                                          &g, &err),
+                         FW_OK);
+        ck_assert_ptr_nonnull(g);
+        ck_assert_ptr_nonnull(strstr(g, "root ::= call\n"));
         fw_host_api_get()->free(g);
         g = NULL;
         ck_assert_int_eq(vt->tool_grammar(t, "{\"messages\":[],\"tool_choice\":\"auto\"}", &g, &err),

@@ -9,11 +9,17 @@
  *   {"messages": [...], "tools": [...] | null, "add_generation_prompt": bool,
  *    "kwargs": {"enable_thinking": .., "reasoning_effort": .., "clear_thinking": ..},
  *    "reasoning_effort": ..., "thinking": {...}, "reasoning_history": "...",
- *    "tool_choice": ..., "date": "YYYY-MM-DD"}
+ *    "tool_choice": ..., "parallel_tool_calls": bool, "date": "YYYY-MM-DD"}
  * Message content is already a string (null -> "", text parts joined) and
  * tool-call arguments are JSON objects.  The API fields (reasoning_effort,
  * thinking, reasoning_history) are mapped by the plugin onto its format;
  * "kwargs", when given, are the template variables themselves and win.
+ * "parallel_tool_calls" (absent = true): false limits a forced tool call
+ * (tool_grammar) to one call.  "developer" messages are for the plugin to map
+ * (system where the format has no developer role).  A final assistant
+ * message with "add_generation_prompt" false is a prefill the model
+ * continues: render it without its end-of-turn marker (the host sends false
+ * exactly then).
  *
  * Threads: an instance is used from one thread; parsers are per request.
  */

@@ -236,7 +236,9 @@ fw_status tool_gbnf_grammar(const char *request_json, const char *who, const cha
     fw_buf_init(&b);
     fw_buf_init(&calls);
     fw_buf_init(&rules);
-    fw_buf_puts(&b, forced ? head_one : head);
+    /* one call: a named function, or parallel_tool_calls false */
+    fw_buf_puts(&b, forced || cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req, "parallel_tool_calls"))
+                        ? head_one : head);
     cJSON_ArrayForEach(tool, tools) {
         const char *name = tpl_get_str(tool_fn(tool), "name");
         if (!name || (forced && strcmp(name, forced)))

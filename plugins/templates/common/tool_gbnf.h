@@ -38,7 +38,8 @@ void tool_gbnf_args(fw_buf *g, const char *rule, const cJSON *schema);
 /* The grammar for a forced tool call (tool_choice "required", or a named
  * function: {"function": {"name"}} or {"name"}), into *out (allocated with
  * alloc), or *out = NULL when nothing is forced:
- *   head (head_one when one tool is named) "call0 | call1 ..." tail
+ *   head (head_one when one tool is named or parallel_tool_calls is false)
+ *   "call0 | call1 ..." tail
  *   callK ::= "NAME" mid argsK      (argsK: the tool's parameters)
  * then TOOL_GBNF_JSON_RULES.  who prefixes the error messages. */
 fw_status tool_gbnf_grammar(const char *request_json, const char *who, const char *head,

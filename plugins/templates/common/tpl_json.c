@@ -6,69 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Number tokens of the source text, in document order (which is also the
- * order of a depth-first walk of the cJSON tree). */
-typedef struct num_tok {
-    const char *p;
-    size_t n;
-} num_tok;
-
-static size_t scan_numbers(const char *s, size_t n, num_tok *out, size_t cap)
-{
-    size_t i = 0, k = 0;
-
-    while (i < n) {
-        char c = s[i];
-        if (c == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\')
-                    i++;
-            i++;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t b = i;
-            while (i < n && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' ||
-                             s[i] == 'E' || (s[i] >= '0' && s[i] <= '9')))
-                i++;
-            if (k < cap) {
-                out[k].p = s + b;
-                out[k].n = i - b;
-            }
-            k++;
-        } else {
-            i++;
-        }
-    }
-    return k;
-}
-
-static void attach_numbers(cJSON *v, const num_tok *toks, size_t count, size_t *k)
-{
-    cJSON *c;
-
-    for (; v; v = v->next) {
-        if (cJSON_IsNumber(v)) {
-            if (*k < count && !v->valuestring) {
-                char *t = cJSON_malloc(toks[*k].n + 1);
-                if (t) {
-                    memcpy(t, toks[*k].p, toks[*k].n);
-                    t[toks[*k].n] = '\0';
-                    v->valuestring = t;
-                }
-            }
-            (*k)++;
-        }
-        c = v->child;
-        if (c)
-            attach_numbers(c, toks, count, k);
-    }
-}
+#include "json_num.h"
 
 cJSON *tpl_json_parse(const char *text, size_t n)
 {
     const char *end = NULL;
     cJSON *v;
-    num_tok *toks;
-    size_t count, k = 0;
 
     if (!text)
         return NULL;
@@ -84,15 +27,7 @@ cJSON *tpl_json_parse(const char *text, size_t n)
         cJSON_Delete(v);
         return NULL;
     }
-    count = scan_numbers(text, n, NULL, 0);
-    if (count == 0)
-        return v;
-    toks = malloc(count * sizeof *toks);
-    if (!toks)
-        return v; /* numbers then print by value: still valid JSON */
-    scan_numbers(text, n, toks, count);
-    attach_numbers(v, toks, count, &k);
-    free(toks);
+    fw_json_keep_numbers(v, text, n); /* out of memory: numbers print by value */
     return v;
 }
 

@@ -6,7 +6,7 @@
  * kept, strings escaped like Python (UTF-8 kept), ints as ints and floats as
  * Python's repr (1.0, 0.5, 1e-05).  cJSON keeps every number as a double, so
  * tpl_json_parse() records each number's source text in the node's
- * valuestring (freed by cJSON_Delete); tpl_json_dump() uses it to tell 1
+ * valuestring (core/json_num.h); tpl_json_dump() uses it to tell 1
  * from 1.0 and to print big ints exactly.  Nodes without it (built in code)
  * print integral values as ints.
  *

@@ -39,6 +39,14 @@ const char *tpl_msg_role(const cJSON *msg)
     return s ? s : "";
 }
 
+void tpl_msg_developer_as_system(cJSON *msg)
+{
+    const cJSON *role = cJSON_GetObjectItemCaseSensitive(msg, "role");
+
+    if (cJSON_IsString(role) && !strcmp(role->valuestring, "developer"))
+        cJSON_ReplaceItemInObjectCaseSensitive(msg, "role", cJSON_CreateString("system"));
+}
+
 int tpl_get_bool(const cJSON *obj, const char *key, int dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -124,6 +132,7 @@ fw_status tpl_req_parse(tpl_req *r, const char *json, fw_err *err)
             tpl_req_free(r);
             return tpl_err(err, FW_ERR_INVALID, "messages[%d]: expected an object with a role", i);
         }
+        tpl_msg_developer_as_system(m);
         st = norm_content(m, i, err);
         if (st != FW_OK) {
             tpl_req_free(r);

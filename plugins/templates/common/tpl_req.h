@@ -34,6 +34,10 @@ const char *tpl_get_str(const cJSON *obj, const char *key);
 const char *tpl_msg_content(const cJSON *msg);
 /* A message's role ("" when absent). */
 const char *tpl_msg_role(const cJSON *msg);
+/* role "developer" -> "system", in place: the OpenAI role for instructions,
+ * which Fireworks treats as system on every model but harmony (which has its
+ * own developer turn).  tpl_req_parse does it for every message. */
+void tpl_msg_developer_as_system(cJSON *msg);
 /* obj[key] as a truth value (Jinja truthiness of bool/number/string), or
  * dflt when the key is absent or null. */
 int tpl_get_bool(const cJSON *obj, const char *key, int dflt);

@@ -192,8 +192,17 @@ static fw_status step(tpl_tagparse *p, int finishing, fw_parse_cb cb, void *ctx)
             marks[nm] = NULL;
             off = tpl_find_any(s, n, marks, &which);
             if (which < 0) {
+                size_t cut = 0;
                 hold = finishing ? 0 : tpl_partial_any(s, n, marks);
-                st = emit_seg(p, kind_of(p->state), s, n - hold, cb, ctx);
+                /* The output ends in a call tag cut short ("<tool", max_tokens):
+                 * not content, like the unfinished call it starts (below).  A
+                 * lone "<" is too common in text to drop. */
+                if (finishing && p->state == ST_CONTENT) {
+                    cut = tpl_partial_marker(s, n, f->call_open);
+                    if (cut < 2)
+                        cut = 0;
+                }
+                st = emit_seg(p, kind_of(p->state), s, n - hold - cut, cb, ctx);
                 if (st != FW_OK)
                     return st;
                 consume(p, n - hold);
@@ -235,22 +244,19 @@ static fw_status step(tpl_tagparse *p, int finishing, fw_parse_cb cb, void *ctx)
             if (off == n) {
                 if (!finishing)
                     return FW_OK;
-                /* Unclosed at the end: accept a complete body, else text. */
+                /* Unclosed at the end: accept a complete body (qwen3).  An
+                 * unfinished call (max_tokens, a stop) is dropped, as vLLM's
+                 * hermes parser never streams it as content; in reasoning
+                 * it is reasoning text like the rest. */
                 r = f->accept_unclosed ? try_call(p, n, in_r, cb, ctx) : 0;
                 if (r < 0)
                     return (fw_status)r;
                 p->state = p->ret_state;
-                if (r == 1 && !in_r) {
+                if (!in_r) {
                     consume(p, n);
                     return FW_OK;
                 }
-                if (!in_r) {
-                    st = emit_seg(p, FW_PARSE_CONTENT, f->call_open, strlen(f->call_open), cb,
-                                  ctx);
-                    if (st != FW_OK)
-                        return st;
-                }
-                continue; /* the body is parsed again as plain text */
+                continue; /* the body is parsed again as reasoning text */
             }
             r = try_call(p, off, in_r, cb, ctx);
             if (r < 0)

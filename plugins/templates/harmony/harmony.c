@@ -475,7 +475,8 @@ static void assistant_msg(tpl_out *o, const char *channel, const char *text, con
     tpl_out_puts(o, channel);
     tpl_out_special(o, "<|message|>");
     tpl_out_puts(o, text);
-    tpl_out_special(o, end);
+    if (end) /* NULL: left open */
+        tpl_out_special(o, end);
 }
 
 static void analysis(tpl_out *o, const char *text)
@@ -584,9 +585,12 @@ static fw_status render_messages(tpl_out *o, const cJSON *req, const settings *s
                 tpl_out_special(o, "<|call|>");
                 last_tool = name;
             } else if (is_last && !add_gen) {
+                /* A prefill the model continues: the final message left
+                 * open (the official template, for training data, ends it
+                 * with <|return|>). */
                 if (think)
                     analysis(o, think);
-                assistant_msg(o, "final", content, "<|return|>");
+                assistant_msg(o, "final", content, NULL);
             } else {
                 if (preserved && think && think[0])
                     analysis(o, think);

@@ -266,7 +266,10 @@ static fw_status render(tpl_out *o, const fw_template *t, const cJSON *req, fw_e
         } else {
             tpl_out_puts(o, tpl_msg_content(m));
         }
-        tpl_out_special(o, "<|im_end|>");
+        /* a final assistant turn without generation prompt is a prefill the
+         * model continues: left open */
+        if (add_gen || m->next || strcmp(role, "assistant"))
+            tpl_out_special(o, "<|im_end|>");
     }
     ids_free(&d);
     if (st != FW_OK)
@@ -282,7 +285,7 @@ static fw_status render(tpl_out *o, const fw_template *t, const cJSON *req, fw_e
 static fw_status kimi_render(fw_template *t, const char *request_json, const fw_prompt_sink *sink,
                              fw_err *err)
 {
-    cJSON *req;
+    cJSON *req, *m;
     tpl_out o;
     fw_status st;
 
@@ -295,6 +298,8 @@ static fw_status kimi_render(fw_template *t, const char *request_json, const fw_
                           "messages array");
     }
     tpl_normalize(req);
+    cJSON_ArrayForEach(m, tpl_get(req, "messages"))
+        tpl_msg_developer_as_system(m); /* no developer role in Kimi's format */
     tpl_out_init(&o, sink);
     st = render(&o, t, req, err);
     if (st == FW_OK && tpl_out_finish(&o, NULL) != FW_OK)

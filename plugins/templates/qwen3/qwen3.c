@@ -112,9 +112,14 @@ static void render_calls(tpl_out *o, const cJSON *calls, int has_content)
             fn = tc;
         name = tpl_get_str(fn, "name");
         args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
-        lit(o, "<tool_call>\n{\"name\": \"");
-        tpl_out_puts(o, name ? name : "");
-        tpl_out_puts(o, "\", \"arguments\": ");
+        /* The official template pastes the name between quotes; a name
+         * that needs escaping would break the JSON, so it is JSON-escaped
+         * (the same bytes for every ordinary name). */
+        lit(o, "<tool_call>\n{\"name\": ");
+        fw_buf_reset(&b);
+        tpl_json_str(&b, name ? name : "", name ? strlen(name) : 0);
+        tpl_out_text(o, b.data, b.len);
+        tpl_out_puts(o, ", \"arguments\": ");
         fw_buf_reset(&b);
         if (cJSON_IsString(args))
             fw_buf_puts(&b, args->valuestring);
@@ -203,7 +208,11 @@ static fw_status q_render(fw_template *t, const char *request_json, const fw_pro
             }
             if (cJSON_IsArray(calls) && calls->child)
                 render_calls(&o, calls, content.n > 0);
-            lit(&o, "<|im_end|>\n");
+            /* A final assistant turn without a generation prompt is a
+             * prefill: left open so the model continues it (vLLM's
+             * continue_final_message; the official template closes it). */
+            if (r.add_generation_prompt || i != nmsg - 1)
+                lit(&o, "<|im_end|>\n");
         } else if (!strcmp(role, "tool")) {
             const cJSON *prev = i > 0 ? cJSON_GetArrayItem(r.messages, i - 1) : NULL;
             if (!prev || strcmp(tpl_msg_role(prev), "tool") != 0)
