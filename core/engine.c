@@ -1357,7 +1357,7 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     c->n_choices = cr->n;
     c->choices = calloc((size_t)cr->n, sizeof *c->choices);
     if (!c->choices) {
-        send_api_error(http, 500, "internal_server_error", "out of memory");
+        reject(e, http, 500, "internal_server_error", "out of memory");
         fw_req_unref(q);
         return;
     }
@@ -1384,7 +1384,7 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
         free(opts_json);
         if (st != FW_OK) {
             c->n_choices = i + 1;
-            send_api_error(http, 500, "internal_server_error", err.msg);
+            reject(e, http, 500, "internal_server_error", err.msg);
             fw_req_unref(q);
             return;
         }
@@ -1392,17 +1392,16 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
 
     q->wake = event_new(e->base, -1, 0, on_wake, c);
     if (!q->wake) {
-        send_api_error(http, 500, "internal_server_error", "out of memory");
+        reject(e, http, 500, "internal_server_error", "out of memory");
         fw_req_unref(q);
         return;
     }
     if (fw_runner_submit(r, q, (int32_t)e->cfg->server.queue_depth, &err) != FW_OK) {
         if (err.code == FW_ERR_LIMIT) {
             evhttp_add_header(evhttp_request_get_output_headers(http), "Retry-After", "1");
-            send_api_error(http, 429, "rate_limit_exceeded", err.msg);
-            fw_metrics_request_done(e->metrics, 429, 0, 0);
+            reject(e, http, 429, "rate_limit_exceeded", err.msg);
         } else {
-            send_api_error(http, 500, "internal_server_error", err.msg);
+            reject(e, http, 500, "internal_server_error", err.msg);
         }
         fw_req_unref(q);
         return;
