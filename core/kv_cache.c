@@ -269,13 +269,11 @@ void fw_kv_seq_release(fw_kv_cache *kv, fw_kv_seq *s)
     fw_kv_seq_init(s, s->salt);
 }
 
-int32_t fw_kv_seq_match_prefix(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens,
-                               int32_t n_tokens)
+static int32_t match_prefix(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens, int32_t n_tokens)
 {
     int32_t bs = kv->block_size, b;
     uint64_t chain = 0;
 
-    kv->lookup_tokens += (uint64_t)(n_tokens > 0 ? n_tokens : 0);
     if (s->n_blocks != 0)
         return 0;
     for (b = 0; (int64_t)(b + 1) * bs < n_tokens; b++) {
@@ -289,9 +287,24 @@ int32_t fw_kv_seq_match_prefix(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tok
     }
     s->n_registered = s->n_blocks;
     s->chain = chain;
-    kv->hit_tokens += (uint64_t)s->n_blocks * (uint64_t)bs;
     return s->n_blocks * bs;
 }
+
+int32_t fw_kv_seq_match_prefix(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens,
+                               int32_t n_tokens)
+{
+    int32_t hit = match_prefix(kv, s, tokens, n_tokens);
+    kv->lookup_tokens += (uint64_t)(n_tokens > 0 ? n_tokens : 0);
+    kv->hit_tokens += (uint64_t)hit;
+    return hit;
+}
+
+int32_t fw_kv_seq_rematch(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens, int32_t n_tokens)
+{
+    return match_prefix(kv, s, tokens, n_tokens);
+}
+
+int32_t fw_kv_cache_available(const fw_kv_cache *kv) { return kv->n_free + kv->n_cached; }
 
 fw_status fw_kv_seq_reserve(fw_kv_cache *kv, fw_kv_seq *s, int32_t n_tokens, fw_err *err)
 {

@@ -52,6 +52,14 @@ void fw_kv_seq_release(fw_kv_cache *kv, fw_kv_seq *s);
 int32_t fw_kv_seq_match_prefix(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens,
                                int32_t n_tokens);
 
+/* fw_kv_seq_match_prefix for a preempted sequence coming back: its prompt
+ * and generated tokens, reused as far as still cached; not counted in the
+ * prefix-cache statistics (it is recompute, not a client's prompt). */
+int32_t fw_kv_seq_rematch(fw_kv_cache *kv, fw_kv_seq *s, const int32_t *tokens, int32_t n_tokens);
+
+/* Blocks a reservation may take: free ones plus cached ones it may evict. */
+int32_t fw_kv_cache_available(const fw_kv_cache *kv);
+
 /* Makes s cover n_tokens positions, allocating blocks (evicting cached ones
  * when needed).  FW_ERR_LIMIT when the cache is full; s is unchanged then. */
 fw_status fw_kv_seq_reserve(fw_kv_cache *kv, fw_kv_seq *s, int32_t n_tokens, fw_err *err);

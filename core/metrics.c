@@ -171,7 +171,7 @@ void fw_metrics_write(fw_metrics *m, fw_buf *out)
     write_histogram(out, "fireworksd_time_to_first_token_seconds",
                     "Time from request to first generated token.", &m->ttft);
     write_histogram(out, "fireworksd_inter_token_seconds", "Time between generated tokens.", &m->itl);
-    PER_MODEL("fireworksd_queue_depth", "gauge", "Requests waiting for the scheduler.", waiting);
+    PER_MODEL("fireworksd_queue_depth", "gauge", "Requests and preempted sequences waiting for the scheduler.", waiting);
     PER_MODEL("fireworksd_running_sequences", "gauge", "Sequences in the running batch.", running);
     PER_MODEL("fireworksd_kv_blocks", "gauge", "KV cache blocks.", kv.n_blocks);
     PER_MODEL("fireworksd_kv_blocks_used", "gauge", "KV cache blocks referenced by sequences.", kv.n_used);
@@ -179,5 +179,7 @@ void fw_metrics_write(fw_metrics *m, fw_buf *out)
     PER_MODEL("fireworksd_prefix_cache_hit_tokens_total", "counter", "Prompt tokens served from the prefix cache.",
           kv.hit_tokens);
     PER_MODEL("fireworksd_scheduler_steps_total", "counter", "Batched model steps run.", steps);
+    PER_MODEL("fireworksd_preemptions_total", "counter",
+              "Sequences preempted for KV cache blocks (recomputed when they resume).", preemptions);
     pthread_mutex_unlock(&m->mu);
 }

@@ -6,6 +6,15 @@
  * without stalling decode.  A request with n > 1 prefills once; when its
  * prompt is done the other choices fork its KV blocks (copy-on-write of the
  * last partial block) and sample from the same logits.
+ *
+ * KV preemption (as vLLM's recompute mode): sequences are ranked by
+ * admission order.  When one cannot get the blocks of its step, the most
+ * recently admitted sequences give theirs back and wait, ahead of new
+ * requests, keeping their tokens, sampler and matcher; coming back they
+ * prefill prompt + generated tokens again (from the prefix cache as far as
+ * it still holds them) and go on sampling where they stopped.  The oldest
+ * sequence therefore always advances, and one sequence always fits: the
+ * context is capped at the cache's size.
  */
 #include "runner.h"
 #include "err.h"
@@ -47,6 +56,8 @@ typedef struct fw_seq {
     int32_t row0, n_rows; /* this step's logits rows */
     int32_t n_draft_in;   /* draft tokens fed this step */
     int iso_done;         /* ran alone in the current isolation round */
+    uint64_t order;       /* admission rank: lower = older = higher priority */
+    int32_t take;         /* tokens (not drafts) computed this step */
     fw_kv_seq kv;
     fw_sampler *sampler;
     fw_matcher *matcher;
@@ -93,8 +104,18 @@ struct fw_runner {
 
     /* scheduler-owned */
     int isolate;          /* a batch failed: run each sequence alone once */
-    fw_seq *running;
+    fw_seq *running;      /* oldest first (order) */
     int32_t n_running;
+    fw_seq *preempted;    /* waiting for blocks, oldest first; before new requests */
+    int32_t n_preempted;
+    uint64_t n_ordered;   /* admission counter for fw_seq.order */
+    /* one step's batch arrays, sized for seq_cap sequences, reused */
+    int32_t seq_cap;
+    int32_t *b_tokens, *b_pos, *b_seq; /* (tok_cap) */
+    int32_t *b_seq_len, *b_p0;         /* (seq_cap) */
+    const int32_t **b_tables;          /* (seq_cap) */
+    fw_seq **b_seqs;                   /* (seq_cap) */
+    int32_t *b_logits_idx;             /* (seq_cap * (FW_MAX_DRAFT + 1)) */
     float *logits;        /* (max rows, n_vocab) */
     int32_t logits_rows;
     float *scratch;       /* (n_vocab) per-choice copy of a logits row */
@@ -291,6 +312,14 @@ static fw_status load(fw_runner *r, fw_err *err)
     if ((st = fw_kv_cache_create(layout.n_blocks, layout.block_size, &r->kv, err)) != FW_OK)
         return st;
     r->block_size = layout.block_size;
+    if ((int64_t)layout.n_blocks * layout.block_size < r->max_context) {
+        /* one sequence must fit the whole cache, or it could wait forever:
+         * longer prompts get the context-length error */
+        fw_log(FW_LOG_WARN, "model", "%s: context capped at %d tokens: the kv cache holds no more "
+               "(raise kv_cache_bytes for %d)", mc->name, layout.n_blocks * layout.block_size,
+               r->max_context);
+        r->max_context = layout.n_blocks * layout.block_size;
+    }
     fw_log(FW_LOG_INFO, "model", "%s: backend %s, kv cache %d blocks of %d tokens (%llu bytes each)",
            mc->name, pi->desc->name, layout.n_blocks, layout.block_size,
            (unsigned long long)layout.bytes_per_block);
@@ -410,6 +439,73 @@ static fw_seq *seq_new(fw_req *q, int32_t choice)
     return s;
 }
 
+/* Links s into a list kept oldest first; choices of one request (same
+ * order) stay in choice order. */
+static void seq_insert(fw_seq **list, fw_seq *s)
+{
+    fw_seq **pp = list;
+    while (*pp && (*pp)->order <= s->order)
+        pp = &(*pp)->next;
+    s->next = *pp;
+    *pp = s;
+}
+
+/* s (holding no blocks) waits for blocks ahead of new requests; it keeps
+ * its tokens, sampler and matcher, and recomputes its KV when it resumes. */
+static void seq_wait(fw_runner *r, fw_seq *s)
+{
+    s->n_computed = 0;
+    s->state = SEQ_PREFILL;
+    s->take = s->n_draft_in = s->n_rows = 0;
+    seq_insert(&r->preempted, s);
+    r->n_preempted++;
+    pthread_mutex_lock(&r->mu);
+    r->stats.preemptions++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Takes the running sequence s out of the batch and frees its blocks (a
+ * block shared with a prefix or a sibling choice stays with its other users). */
+static void preempt(fw_runner *r, fw_seq *s)
+{
+    fw_seq **pp = &r->running;
+    while (*pp != s)
+        pp = &(*pp)->next;
+    *pp = s->next;
+    r->n_running--;
+    fw_log(FW_LOG_DEBUG, "sched", "preempting choice %d (%d tokens, %d generated): kv cache full",
+           s->choice, s->n_tokens, s->n_generated);
+    fw_kv_seq_release(r->kv, &s->kv);
+    seq_wait(r, s);
+}
+
+/* Admission control: a sequence of n_tokens (re)joins the batch only when
+ * *room (blocks this round may still promise) holds all of it plus one
+ * token, so it does not start just to be preempted; with nothing running
+ * it always may (the context is capped at the cache size). */
+static int kv_room(const fw_runner *r, int32_t *room, int32_t n_tokens, int busy)
+{
+    int32_t need = (int32_t)(((int64_t)n_tokens + r->block_size) / r->block_size);
+    if (need > *room && busy)
+        return 0;
+    *room -= need;
+    return 1;
+}
+
+/* Brings back preempted sequences, oldest first, while they fit. */
+static void resume_preempted(fw_runner *r, int32_t max_seqs, int32_t *room)
+{
+    fw_seq *s;
+    while ((s = r->preempted) != NULL && r->n_running < max_seqs &&
+           kv_room(r, room, s->n_tokens, r->n_running > 0)) {
+        r->preempted = s->next;
+        r->n_preempted--;
+        s->n_computed = fw_kv_seq_rematch(r->kv, &s->kv, s->tokens, s->n_tokens);
+        seq_insert(&r->running, s);
+        r->n_running++;
+    }
+}
+
 /* Finds or compiles the request's grammar (HTTP thread).  A cached grammar
  * belongs to the runner and is held by the request (users); one compiled
  * while the cache is full of grammars in use belongs to the request.  The
@@ -510,8 +606,8 @@ static void admit(fw_runner *r, fw_req *q)
     pthread_mutex_lock(&q->mu);
     q->cached_tokens = cached;
     pthread_mutex_unlock(&q->mu);
-    s->next = r->running;
-    r->running = s;
+    s->order = ++r->n_ordered;
+    seq_insert(&r->running, s);
     r->n_running++;
 }
 
@@ -627,15 +723,24 @@ static void fork_choices(fw_runner *r, fw_seq *leader, const float *row)
     leader->leader = 0;
     for (c = 1; c < q->n_choices; c++) {
         fw_err err = {0};
-        int32_t cs, cd;
+        int32_t cs = -1, cd = -1;
+        int no_room = 0;
         fw_seq *s = seq_new(q, c);
         fw_status st = s ? FW_OK : fw_err_set(&err, FW_ERR_NOMEM, "out of memory");
-        if (st == FW_OK)
+        if (st == FW_OK) {
+            s->order = leader->order;
             st = r->smp_vt->clone(leader->sampler, (uint64_t)c, &s->sampler, &err);
+        }
         if (st == FW_OK && q->grammar)
             st = seq_matcher(r, s, &err);
         if (st == FW_OK)
             st = fw_kv_seq_fork(r->kv, &leader->kv, &s->kv, leader->n_computed, &cs, &cd, &err);
+        if (st == FW_ERR_LIMIT) {
+            /* no block for its copy of the last prompt block: it samples
+             * from the shared row now and computes its KV once blocks free */
+            no_room = 1;
+            st = FW_OK;
+        }
         if (st == FW_OK && cs >= 0)
             st = r->be_vt->kv_copy(r->be, cs, cd, &err);
         if (st != FW_OK) {
@@ -649,8 +754,12 @@ static void fork_choices(fw_runner *r, fw_seq *leader, const float *row)
             seq_free(r, s);
             continue;
         }
-        s->next = r->running;
-        r->running = s;
+        if (no_room) {
+            fw_log(FW_LOG_DEBUG, "sched", "choice %d waits for a block of its own: kv cache full", c);
+            seq_wait(r, s);
+            continue;
+        }
+        seq_insert(&r->running, s);
         r->n_running++;
     }
 }
@@ -704,29 +813,107 @@ static void sample_rows(fw_runner *r, fw_seq *s, int32_t p0)
     }
 }
 
-/* Builds and runs one batch; returns 0 when there was nothing to run. */
-static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
+/* Gets s the blocks for this step's tokens.  Without room, speculation is
+ * dropped first, then the most recently admitted sequences are preempted
+ * for it, never an older one.  Returns 0 when s waits this step: it is the
+ * newest one left, and the older ones go first. */
+static int reserve_or_preempt(fw_runner *r, fw_seq *s)
+{
+    fw_err err = {0};
+    fw_seq *victim;
+
+    for (;;) {
+        if (fw_kv_seq_reserve(r->kv, &s->kv, s->n_computed + s->take + s->n_draft_in, &err) == FW_OK)
+            return 1;
+        if (s->n_draft_in > 0) {
+            s->n_draft_in = 0;
+            continue;
+        }
+        for (victim = s; victim->next; victim = victim->next)
+            ;
+        if (victim != s) {
+            preempt(r, victim);
+            continue;
+        }
+        if (s == r->running) {
+            /* alone and still short: cannot happen while the context is
+             * capped at the cache size; an error rather than a stall */
+            push_error(s->req, s->choice, "kv cache full: the sequence does not fit");
+            atomic_store(&s->req->cancelled, 1);
+        }
+        return 0;
+    }
+}
+
+static void batch_arrays_free(fw_runner *r)
+{
+    free(r->b_tokens);
+    free(r->b_pos);
+    free(r->b_seq);
+    free(r->b_seq_len);
+    free(r->b_p0);
+    free(r->b_tables);
+    free(r->b_seqs);
+    free(r->b_logits_idx);
+    r->seq_cap = 0;
+}
+
+/* Makes the batch arrays hold n_seqs sequences; they only grow. */
+static int batch_arrays(fw_runner *r, int32_t n_seqs, int32_t max_tokens)
+{
+    int32_t cap = r->seq_cap;
+    size_t tok;
+    if (n_seqs <= cap)
+        return 0;
+    while (cap < n_seqs)
+        cap = cap ? cap * 2 : 16;
+    tok = (size_t)max_tokens + (size_t)cap * FW_MAX_DRAFT;
+    batch_arrays_free(r);
+    r->b_tokens = malloc(tok * sizeof *r->b_tokens);
+    r->b_pos = malloc(tok * sizeof *r->b_pos);
+    r->b_seq = malloc(tok * sizeof *r->b_seq);
+    r->b_seq_len = malloc((size_t)cap * sizeof *r->b_seq_len);
+    r->b_p0 = malloc((size_t)cap * sizeof *r->b_p0);
+    r->b_tables = malloc((size_t)cap * sizeof *r->b_tables);
+    r->b_seqs = malloc((size_t)cap * sizeof *r->b_seqs);
+    r->b_logits_idx = malloc((size_t)cap * (FW_MAX_DRAFT + 1) * sizeof *r->b_logits_idx);
+    if (!r->b_tokens || !r->b_pos || !r->b_seq || !r->b_seq_len || !r->b_p0 || !r->b_tables ||
+        !r->b_seqs || !r->b_logits_idx) {
+        batch_arrays_free(r);
+        return -1;
+    }
+    r->seq_cap = cap;
+    return 0;
+}
+
+/* Drops the cancelled sequences of a list: their blocks return at once. */
+static void drop_cancelled(fw_runner *r, fw_seq **list, int32_t *n)
 {
     fw_seq *s, **pp;
-    int32_t n_tok = 0, n_seq = 0, n_log = 0, i, cap_tok, cap_log;
-    int32_t *tokens, *pos, *seq, *seq_len, *logits_idx, *p0;
-    const int32_t **tables;
-    fw_seq **seqs;
-    fw_batch b = {0};
-    fw_err err = {0};
-    fw_status st;
-    int ran = 0;
-
-    /* drop cancelled sequences first: their blocks return at once */
-    for (pp = &r->running; (s = *pp) != NULL;) {
+    for (pp = list; (s = *pp) != NULL;) {
         if (atomic_load(&s->req->cancelled)) {
             *pp = s->next;
-            r->n_running--;
+            (*n)--;
             seq_free(r, s);
         } else {
             pp = &s->next;
         }
     }
+}
+
+/* Builds and runs one batch; returns 0 when there was nothing to run. */
+static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
+{
+    fw_seq *s, **pp;
+    int32_t n_tok = 0, n_seq = 0, n_log = 0, i;
+    int32_t *tokens, *pos, *seq, *seq_len, *logits_idx, *p0;
+    fw_seq **seqs;
+    fw_batch b = {0};
+    fw_err err = {0};
+    fw_status st;
+
+    drop_cancelled(r, &r->running, &r->n_running);
+    drop_cancelled(r, &r->preempted, &r->n_preempted);
     if (!r->running)
         return 0;
     if (r->isolate) {
@@ -739,24 +926,22 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
                 s->iso_done = 0;
         }
     }
+    if (batch_arrays(r, r->n_running, max_tokens) != 0)
+        return 0;
+    tokens = r->b_tokens;
+    pos = r->b_pos;
+    seq = r->b_seq;
+    seq_len = r->b_seq_len;
+    p0 = r->b_p0;
+    seqs = r->b_seqs;
+    logits_idx = r->b_logits_idx;
 
-    cap_tok = max_tokens + r->n_running * FW_MAX_DRAFT;
-    cap_log = r->n_running * (FW_MAX_DRAFT + 1);
-    seqs = calloc((size_t)r->n_running, sizeof *seqs);
-    tokens = malloc((size_t)cap_tok * sizeof *tokens);
-    pos = malloc((size_t)cap_tok * sizeof *pos);
-    seq = malloc((size_t)cap_tok * sizeof *seq);
-    seq_len = malloc((size_t)r->n_running * sizeof *seq_len);
-    p0 = malloc((size_t)r->n_running * sizeof *p0);
-    tables = malloc((size_t)r->n_running * sizeof *tables);
-    logits_idx = malloc((size_t)cap_log * sizeof *logits_idx);
-    if (!seqs || !tokens || !pos || !seq || !seq_len || !p0 || !tables || !logits_idx)
-        goto out;
-
-    /* decode tokens first (latency), then prefill chunks in arrival order */
+    /* plan: decode tokens first (latency), then prefill chunks, oldest first */
+    for (s = r->running; s; s = s->next)
+        s->take = s->n_draft_in = 0;
     for (i = 0; i < 2; i++) {
         for (s = r->running; s; s = s->next) {
-            int32_t take, j, drafts = 0;
+            int32_t take, drafts = 0;
             if ((i == 0) != (s->state == SEQ_DECODE) || n_tok >= max_tokens)
                 continue;
             if (r->isolate && (n_seq >= 1 || s->iso_done))
@@ -772,13 +957,24 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
                 drafts = draft_avail(s);
             if (s->n_computed + take + drafts > r->max_context)
                 drafts = 0;
-            if (fw_kv_seq_reserve(r->kv, &s->kv, s->n_computed + take + drafts, &err) != FW_OK) {
-                if (n_seq == 0 && r->n_running == 1) {
-                    push_error(s->req, s->choice, "kv cache full: the prompt does not fit");
-                    atomic_store(&s->req->cancelled, 1);
-                }
-                continue; /* waits for blocks to free up */
-            }
+            s->take = take;
+            s->n_draft_in = drafts;
+            n_tok += take + drafts;
+            n_seq++;
+        }
+    }
+    /* blocks, oldest first: an older sequence's need preempts newer ones */
+    for (s = r->running; s; s = s->next)
+        if (s->take > 0 && !reserve_or_preempt(r, s))
+            s->take = s->n_draft_in = 0;
+
+    /* the batch, in plan order */
+    n_tok = n_seq = 0;
+    for (i = 0; i < 2; i++) {
+        for (s = r->running; s; s = s->next) {
+            int32_t j, take = s->take, drafts = s->n_draft_in;
+            if ((i == 0) != (s->state == SEQ_DECODE) || take <= 0)
+                continue;
             p0[n_seq] = s->n_computed;
             for (j = 0; j < take + drafts; j++) {
                 tokens[n_tok] = j < take ? s->tokens[s->n_computed + j]
@@ -790,9 +986,8 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
             seqs[n_seq] = s;
             s->iso_done = r->isolate;
             seq_len[n_seq] = s->n_computed + take + drafts;
-            tables[n_seq] = s->kv.blocks;
+            r->b_tables[n_seq] = s->kv.blocks;
             s->n_rows = 0;
-            s->n_draft_in = drafts;
             if (s->n_computed + take == s->n_tokens) {
                 s->row0 = n_log;
                 for (j = drafts; j >= 0; j--)
@@ -803,11 +998,11 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
         }
     }
     if (n_tok == 0)
-        goto out;
+        return 0;
     if (n_log > r->logits_rows) {
         float *p = realloc(r->logits, (size_t)n_log * (size_t)r->n_vocab * sizeof *p);
         if (!p)
-            goto out;
+            return 0;
         r->logits = p;
         r->logits_rows = n_log;
     }
@@ -819,17 +1014,16 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
     b.pos = pos;
     b.seq = seq;
     b.seq_len = seq_len;
-    b.block_table = tables;
+    b.block_table = r->b_tables;
     b.logits_idx = logits_idx;
     st = r->be_vt->forward(r->be, &b, r->logits, &err);
-    ran = 1;
     if (st != FW_OK && n_seq > 1 && !r->isolate) {
         /* Find the culprit: nothing advanced, so run each sequence alone
          * once; only those that fail alone are failed. */
         fw_log(FW_LOG_WARN, "sched", "forward of %d sequences failed (%s); retrying one by one",
                n_seq, err.msg);
         r->isolate = 1;
-        goto out;
+        return 1;
     }
     if (st != FW_OK) {
         /* A backend error fails the requests of this batch only. */
@@ -838,7 +1032,7 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
             push_error(seqs[i]->req, seqs[i]->choice, err.msg);
             atomic_store(&seqs[i]->req->cancelled, 1);
         }
-        goto out;
+        return 1;
     }
     pthread_mutex_lock(&r->mu);
     r->stats.steps++;
@@ -861,16 +1055,7 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
             pp = &s->next;
         }
     }
-out:
-    free(seqs);
-    free(tokens);
-    free(pos);
-    free(seq);
-    free(seq_len);
-    free(p0);
-    free(tables);
-    free(logits_idx);
-    return ran;
+    return 1;
 }
 
 /* ---- the scheduler thread -------------------------------------------------- */
@@ -891,18 +1076,32 @@ static void *scheduler_main(void *arg)
     }
     if (max_tokens < max_seqs)
         max_tokens = max_seqs; /* every running sequence gets its decode token */
+    if (batch_arrays(r, max_seqs, max_tokens) != 0) {
+        snprintf(r->error, sizeof r->error, "model %s: out of memory for the batch", r->mc->name);
+        atomic_store(&r->state, -1);
+        return NULL;
+    }
     atomic_store(&r->state, 1);
 
     while (!atomic_load(&r->stop)) {
         fw_req *admitted[64];
-        int32_t n_admit = 0, i;
+        int32_t n_admit = 0, i, room;
 
-        /* take new requests while there is room; sleep when idle */
+        /* preempted sequences first, then new requests while there is
+         * room (sequences and KV blocks); sleep when idle */
         pthread_mutex_lock(&r->mu);
-        while (!atomic_load(&r->stop) && r->q_len == 0 && !r->running)
+        while (!atomic_load(&r->stop) && r->q_len == 0 && !r->running && !r->preempted)
             pthread_cond_wait(&r->cond, &r->mu);
-        while (r->q_len > 0 && n_admit < 64 && r->n_running + n_admit < max_seqs) {
-            admitted[n_admit++] = r->queue[r->q_head];
+        pthread_mutex_unlock(&r->mu);
+        room = fw_kv_cache_available(r->kv);
+        resume_preempted(r, max_seqs, &room);
+        pthread_mutex_lock(&r->mu);
+        while (!r->preempted && r->q_len > 0 && n_admit < 64 && r->n_running + n_admit < max_seqs) {
+            fw_req *q = r->queue[r->q_head];
+            if (!atomic_load(&q->cancelled) &&
+                !kv_room(r, &room, q->n_prompt, r->n_running + n_admit > 0))
+                break;
+            admitted[n_admit++] = q;
             r->q_head = (r->q_head + 1) % r->q_cap;
             r->q_len--;
         }
@@ -917,7 +1116,7 @@ static void *scheduler_main(void *arg)
         step(r, max_tokens, chunk);
         pthread_mutex_lock(&r->mu);
         r->stats.running = r->n_running;
-        r->stats.waiting = r->q_len;
+        r->stats.waiting = r->q_len + r->n_preempted;
         fw_kv_cache_stats(r->kv, &r->stats.kv);
         pthread_mutex_unlock(&r->mu);
     }
@@ -926,7 +1125,12 @@ static void *scheduler_main(void *arg)
         r->running = s->next;
         seq_free(r, s);
     }
-    r->n_running = 0;
+    while (r->preempted) {
+        fw_seq *s = r->preempted;
+        r->preempted = s->next;
+        seq_free(r, s);
+    }
+    r->n_running = r->n_preempted = 0;
     return NULL;
 }
 
@@ -990,6 +1194,7 @@ void fw_runner_destroy(fw_runner *r)
     free(r->logits);
     free(r->scratch);
     free(r->mask);
+    batch_arrays_free(r);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->gmu);
     pthread_mutex_destroy(&r->mu);

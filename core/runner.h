@@ -98,6 +98,7 @@ typedef struct fw_runner_stats {
     fw_kv_stats kv;
     uint64_t steps;
     uint64_t prompt_tokens, generated_tokens;
+    uint64_t preemptions;     /* sequences preempted for KV blocks (recomputed later) */
 } fw_runner_stats;
 
 /* Starts the scheduler thread, which loads the model first. */

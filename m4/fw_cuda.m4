@@ -34,4 +34,36 @@ AC_DEFUN([FW_CHECK_CUDA], [
   AC_SUBST([CUDA_LIBS])
   AC_SUBST([CUDA_ARCHS])
   AM_CONDITIONAL([HAVE_CUDA], [test "x$fw_have_cuda" = "xyes"])
+
+  # The test-only CUDA emulator (tests/cuemu) compiles the backend's .cu sources with
+  # the C++ compiler against the CUDA headers alone: no GPU, no CUDA libraries.
+  fw_have_cuemu=no
+  fw_cuemu_summary="skipped: --without-cuda"
+  AS_IF([test "x$with_cuda" != "xno"], [
+    fw_cuemu_inc=""
+    for fw_d in "$fw_cuda_dir" /usr/local/cuda; do
+      AS_IF([test -n "$fw_d" && test -z "$fw_cuemu_inc" && test -r "$fw_d/include/cublasLt.h"],
+        [fw_cuemu_inc="$fw_d/include"])
+    done
+    fw_cuemu_summary="skipped: no CUDA headers (cuda_runtime.h, cublasLt.h, cuda_bf16.h)"
+    AS_IF([test -n "$fw_cuemu_inc"], [
+      AC_LANG_PUSH([C++])
+      fw_save_CPPFLAGS="$CPPFLAGS"
+      CPPFLAGS="$CPPFLAGS -I$fw_cuemu_inc"
+      AC_MSG_CHECKING([whether the C++ compiler takes the CUDA headers (tests/cuemu)])
+      AC_COMPILE_IFELSE([AC_LANG_PROGRAM([[#include <cuda_runtime.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cublasLt.h>
+#include <tuple>]], [[std::tuple<int> t(1); dim3 g(1); return std::get<0>(t) + (int)g.x;]])],
+        [fw_have_cuemu=yes; CUEMU_CPPFLAGS="-I$fw_cuemu_inc"
+         fw_cuemu_summary="yes (make check runs the cuda backend on the CPU)"],
+        [fw_cuemu_summary="skipped: $CXX cannot compile the CUDA headers in $fw_cuemu_inc"])
+      AC_MSG_RESULT([$fw_have_cuemu])
+      CPPFLAGS="$fw_save_CPPFLAGS"
+      AC_LANG_POP([C++])
+    ])
+  ])
+  AC_SUBST([CUEMU_CPPFLAGS])
+  AM_CONDITIONAL([HAVE_CUEMU], [test "x$fw_have_cuemu" = "xyes"])
 ])

@@ -1,6 +1,6 @@
 /* tests/test_kv_cache.c -- paged KV bookkeeping: allocation limits, prefix
- * reuse and isolation, LRU eviction, forks, and a random stress run whose
- * invariants must hold at every step. */
+ * reuse and isolation, LRU eviction, forks, preemption's release and
+ * rematch, and a random stress run whose invariants must hold at every step. */
 #include "kv_cache.h"
 #include "testutil.h"
 
@@ -150,6 +150,74 @@ START_TEST(test_fork)
 }
 END_TEST
 
+/* Preemption (core/runner.c): a choice of n > 1 gives its blocks back while
+ * its sibling keeps running; the shared prompt blocks stay with the sibling,
+ * its own ones come free, and when it resumes the rematch takes the shared
+ * (still referenced) and cached blocks again without counting prefix hits. */
+START_TEST(test_preempt_release_and_rematch)
+{
+    fw_kv_cache *kv;
+    fw_kv_seq a, b, c;
+    fw_err err = {0};
+    int32_t toks[16], cs, cd, i;
+    fw_kv_stats st, st2;
+
+    for (i = 0; i < 16; i++)
+        toks[i] = 100 + i;
+    ck_assert_int_eq(fw_kv_cache_create(8, 4, &kv, &err), FW_OK);
+    fw_kv_seq_init(&a, 0);
+    fw_kv_seq_init(&b, 0);
+    fw_kv_seq_init(&c, 0);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &a, 10, &err), FW_OK);
+    fw_kv_seq_register(kv, &a, toks, 10); /* 2 full prompt blocks */
+    ck_assert_int_eq(fw_kv_seq_fork(kv, &a, &b, 10, &cs, &cd, &err), FW_OK);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &a, 16, &err), FW_OK);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &b, 16, &err), FW_OK);
+    fw_kv_cache_stats(kv, &st);
+    ck_assert_int_eq(st.n_used, 6);
+    ck_assert_int_eq(fw_kv_cache_available(kv), 2);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &c, 12, &err), FW_ERR_LIMIT);
+
+    fw_kv_seq_release(kv, &b); /* preempt b */
+    check_counts(kv);
+    fw_kv_cache_stats(kv, &st);
+    ck_assert_int_eq(st.n_used, 4); /* a's 4 blocks, 2 of them were shared */
+    ck_assert_int_eq(fw_kv_cache_available(kv), 4);
+    ck_assert_int_eq(b.n_blocks, 0);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &c, 12, &err), FW_OK); /* its blocks serve another */
+    fw_kv_seq_release(kv, &c);
+
+    /* b comes back with prompt + generated tokens: the prompt blocks a
+     * still holds are shared again; not a prefix-cache hit in the stats */
+    fw_kv_cache_stats(kv, &st);
+    ck_assert_int_eq(fw_kv_seq_rematch(kv, &b, toks, 16), 8);
+    ck_assert_int_eq(b.n_blocks, 2);
+    ck_assert_int_eq(b.blocks[0], a.blocks[0]);
+    ck_assert_int_eq(b.blocks[1], a.blocks[1]);
+    ck_assert_int_eq(b.n_registered, 2);
+    fw_kv_cache_stats(kv, &st2);
+    ck_assert_uint_eq(st2.hit_tokens, st.hit_tokens);
+    ck_assert_uint_eq(st2.lookup_tokens, st.lookup_tokens);
+    ck_assert_int_eq(st2.n_used, 4);
+    ck_assert_int_eq(fw_kv_seq_reserve(kv, &b, 16, &err), FW_OK);
+    fw_kv_seq_register(kv, &b, toks, 16);
+
+    /* both preempted: registered blocks stay cached (available, reusable) */
+    fw_kv_seq_release(kv, &a);
+    fw_kv_seq_release(kv, &b);
+    check_counts(kv);
+    fw_kv_cache_stats(kv, &st);
+    ck_assert_int_eq(st.n_used, 0);
+    ck_assert_int_eq(fw_kv_cache_available(kv), 8);
+    ck_assert_int_gt(st.n_cached, 2);
+    ck_assert_int_eq(fw_kv_seq_rematch(kv, &a, toks, 13), 12); /* 3 cached blocks */
+    fw_kv_seq_release(kv, &a);
+    ck_assert_int_eq(fw_kv_seq_rematch(kv, &a, toks, 12), 8); /* never the whole: logits */
+    fw_kv_seq_release(kv, &a);
+    fw_kv_cache_destroy(kv);
+}
+END_TEST
+
 START_TEST(test_random_stress)
 {
     enum { NSEQ = 12, STEPS = 20000 };
@@ -210,6 +278,7 @@ int main(void)
     tcase_add_test(tc, test_prefix_reuse_and_isolation);
     tcase_add_test(tc, test_eviction);
     tcase_add_test(tc, test_fork);
+    tcase_add_test(tc, test_preempt_release_and_rematch);
     tcase_add_test(tc, test_random_stress);
     suite_add_tcase(s, tc);
     return fw_test_run(s);

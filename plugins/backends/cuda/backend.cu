@@ -6,7 +6,9 @@
  *   "cuda_copy_bandwidth"  double fn(fw_backend *, uint64_t bytes): device-to-device
  *                          cudaMemcpy, bytes read + written per second (best of 10)
  *   "cuda_gemm_peak"       double fn(fw_backend *, int32_t m, int32_t n, int32_t k):
- *                          cuBLASLt BF16 GEMM (F32 accumulate) FLOP/s (best of 10) */
+ *                          the prefill GEMM (cu_matmul: x split into two BF16 halves, two
+ *                          cuBLASLt BF16 GEMMs, F32 accumulate) in FLOP/s of the one
+ *                          m x n x k product (best of 10) */
 #include "backend_cuda.h"
 #include "cuda_int.h"
 
@@ -167,8 +169,11 @@ static fw_status cu_load_weights(fw_backend *b, const fw_model_desc *d,
     b->v_dim = dims.v_dim;
     b->kv_tok = dims.kv_tok;
     b->attn_scale = dims.attn_scale;
+    /* cudaMemcpy from pageable memory may return before its DMA lands, and the forward
+     * stream is non-blocking: wait for every upload before the first forward. */
     if ((st = cu_rope_init(b, err)) != FW_OK ||
-        (st = cu_bind_weights(b, d, views, n_views, err)) != FW_OK) {
+        (st = cu_bind_weights(b, d, views, n_views, err)) != FW_OK ||
+        (st = cu_check(cudaDeviceSynchronize(), err, "weight upload")) != FW_OK) {
         free_weights(b);
         return st;
     }
@@ -211,7 +216,11 @@ static fw_status cu_kv_alloc(fw_backend *b, fw_kv_layout *layout, fw_err *err)
                       (unsigned long long)(n * bpb), (unsigned long long)free_b,
                       (unsigned long long)total_b);
     }
+    /* cudaMemset runs on the legacy stream, which the non-blocking forward stream does not
+     * wait for: finish the clear here, or a first forward could race it. */
     st = cu_check(cudaMemset(b->kv, 0, (size_t)(n * bpb)), err, "kv clear");
+    if (st == FW_OK)
+        st = cu_check(cudaDeviceSynchronize(), err, "kv clear");
     if (st != FW_OK)
         return st;
     b->kv_dtype = layout->dtype;
@@ -285,6 +294,7 @@ static double copy_bandwidth(fw_backend *b, uint64_t bytes)
         return 0;
     }
     cudaMemset(src, 1, bytes);
+    cudaDeviceSynchronize(); /* the legacy-stream memset before the non-blocking stream */
     cudaEventCreate(&e0);
     cudaEventCreate(&e1);
     for (int rep = 0; rep < 11; rep++) {
@@ -317,7 +327,7 @@ static double gemm_peak(fw_backend *b, int32_t m, int32_t n, int32_t k)
     cudaSetDevice(b->device);
     if (cudaMalloc(&wd, (size_t)n * k * 2) != cudaSuccess ||
         cudaMalloc((void **)&x, (size_t)m * k * 4) != cudaSuccess ||
-        cudaMalloc((void **)&xb, (size_t)m * k * 2) != cudaSuccess ||
+        cudaMalloc((void **)&xb, (size_t)m * k * 4 + 256) != cudaSuccess || /* x as 2 BF16 halves */
         cudaMalloc((void **)&y, (size_t)m * n * 4) != cudaSuccess) {
         (void)cudaGetLastError();
         cudaFree(wd), cudaFree(x), cudaFree(xb), cudaFree(y);
@@ -325,6 +335,7 @@ static double gemm_peak(fw_backend *b, int32_t m, int32_t n, int32_t k)
     }
     cudaMemset(wd, 0, (size_t)n * k * 2);
     cudaMemset(x, 0, (size_t)m * k * 4);
+    cudaDeviceSynchronize();
     memset(&w, 0, sizeof w);
     w.dtype = FW_DTYPE_BF16;
     w.n_out = n;

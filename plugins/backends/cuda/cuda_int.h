@@ -4,8 +4,9 @@
  * matrices unchanged, FP8 E4M3 with its block scales widened to F32, MXFP4
  * experts packed (e2m1 pairs + e8m0 scales).  Norm weights and biases are
  * small and widened to F32.  Activations are F32 on the device; prefill
- * GEMMs round them to BF16 for cuBLASLt (F32 accumulate), decode GEMVs read
- * the weights as stored and accumulate in F32.
+ * GEMMs split them into two BF16 halves for cuBLASLt (hi + lo, F32 accumulate:
+ * ~16 mantissa bits), decode GEMVs read the weights as stored and accumulate
+ * in F32.
  *
  * Everything runs on one stream per backend; forward() synchronises once,
  * when the logits are copied back.  All sources are .cu (C++), the plugin

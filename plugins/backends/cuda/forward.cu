@@ -29,7 +29,7 @@ static fw_status check_batch(const fw_backend *b, const fw_batch *batch, const f
 /* Step buffers, carved from one device scratch (each region 256-byte aligned). */
 typedef struct bufs {
     float *x, *xn, *y;       /* (T, H) residual, normalised input, block output */
-    float *xb;               /* BF16 staging for cuBLASLt: (T, max_in) halves */
+    float *xb;               /* BF16 staging for cuBLASLt: 2 x (T, max_in) halves */
     float *q, *k, *v, *att;  /* GQA (T, nh|nkv, hd); MLA q (T, nh, qk), att (T, nh, vd) */
     float *qa, *ckv, *kvn, *kvb, *K, *V; /* MLA: (T, q_lora) (T, kv_lora + rope) (T, kv_lora)
                                           * (T, nh, nope + vd) (T, nh, qk) (T, nh, vd) */
@@ -66,7 +66,7 @@ static void layout(const fw_backend *b, int32_t T, int32_t NL, carve *c, bufs *o
     o->x = take(c, t * H);
     o->xn = take(c, t * H);
     o->y = take(c, t * H);
-    o->xb = take(c, (t * (size_t)b->max_in + 1) / 2);
+    o->xb = take(c, (t * (size_t)b->max_in + 127) / 128 * 128); /* x as two BF16 halves */
     if (d->attn_kind == FW_ATTN_MLA) {
         const size_t nope = (size_t)d->qk_nope_head_dim, rope = (size_t)d->qk_rope_head_dim;
         const size_t vd = (size_t)d->v_head_dim, qk = nope + rope, kvlr = (size_t)d->kv_lora_rank;
