@@ -58,6 +58,7 @@ typedef struct choice {
     fw_buf content, reasoning;
     tool_call *calls;
     int32_t n_calls;
+    int call_in_content; /* tool_choice "none": a call's JSON is open in content */
     int32_t *token_ids;  /* (n_tokens) */
     int32_t n_tokens, cap_tokens;
     fw_api_logprob *lp;  /* (n_lp) */
@@ -88,6 +89,7 @@ typedef struct chat {
     fw_api_fragment *frags;  /* the rendered prompt as pieces */
     int32_t n_frags, cap_frags;
     fw_buf frag_text;        /* text of fragments, NUL-separated */
+    int frags_fixed;         /* frags[].text point into frag_text (else offsets + 1) */
     char *echo_text;
     uint64_t t_start_ns;
     uint64_t t_last_token_ns;
@@ -112,6 +114,36 @@ static void send_api_error(struct evhttp_request *http, int status, const char *
     } else {
         fw_http_send_error(http, 500, "internal_server_error", "out_of_memory", "out of memory");
     }
+}
+
+/* An answer before the request reaches the runner, counted in the metrics. */
+static void reject(fw_engine *e, struct evhttp_request *http, int status, const char *code,
+                   const char *message)
+{
+    send_api_error(http, status, code, message);
+    fw_metrics_request_done(e->metrics, status, 0, 0);
+}
+
+/* A 422 {"detail": [...]} with one value_error at ["body", key1, key2]
+ * (keys may be NULL), for what only the engine can check: the template
+ * cannot express the request, a grammar does not compile. */
+static void reject_detail(fw_engine *e, struct evhttp_request *http, const char *key1,
+                          const char *key2, const char *message)
+{
+    fw_api_loc body = {NULL, "body", 0}, k1 = {&body, key1, 0}, k2 = {&k1, key2, 0};
+    fw_api_errors errs;
+    char *json;
+
+    fw_api_errors_init(&errs);
+    fw_api_errors_add(&errs, key2 ? &k2 : key1 ? &k1 : &body, "value_error", "Value error, %s", message);
+    json = fw_api_errors_json(&errs);
+    if (json)
+        fw_http_send_json(http, 422, json, strlen(json));
+    else
+        send_api_error(http, 500, "internal_server_error", "out of memory");
+    fw_metrics_request_done(e->metrics, json ? 422 : 500, 0, 0);
+    free(json);
+    fw_api_errors_deinit(&errs);
 }
 
 /* ---- prompt rendering ---------------------------------------------------------- */
@@ -351,15 +383,50 @@ typedef struct parse_ctx {
     choice *ch;
 } parse_ctx;
 
+static void content_add(choice *ch, const char *s, size_t n)
+{
+    fw_buf_append(&ch->content, s, n);
+    fw_buf_append(&ch->d_content, s, n);
+}
+
+/* tool_choice "none" forbids calls: one the model writes anyway is not
+ * returned as a call; its {"name": ..., "arguments": ...} JSON goes to
+ * content.  A call ends at the next event (or the end of the output). */
+static void call_as_content(choice *ch, const fw_parse_event *ev)
+{
+    if (ch->call_in_content && (!ev || ev->kind != FW_PARSE_TOOL_ARGS)) {
+        content_add(ch, "}", 1);
+        ch->call_in_content = 0;
+    }
+    if (!ev)
+        return;
+    if (ev->kind == FW_PARSE_TOOL_BEGIN) {
+        fw_buf t;
+        fw_buf_init(&t);
+        fw_buf_puts(&t, "{\"name\": ");
+        fw_buf_json_str(&t, ev->name ? ev->name : "", ev->name ? strlen(ev->name) : 0);
+        fw_buf_puts(&t, ", \"arguments\": ");
+        content_add(ch, t.data, t.len);
+        fw_buf_deinit(&t);
+        ch->call_in_content = 1;
+    } else if (ev->kind == FW_PARSE_TOOL_ARGS && ch->call_in_content) {
+        content_add(ch, ev->text, ev->text_len);
+    }
+}
+
 static fw_status on_parse(void *ctx, const fw_parse_event *ev)
 {
     parse_ctx *pc = ctx;
     choice *ch = pc->ch;
 
+    if (pc->c->cr->tool_choice == FW_TOOL_CHOICE_NONE) {
+        call_as_content(ch, ev);
+        if (ev->kind == FW_PARSE_TOOL_BEGIN || ev->kind == FW_PARSE_TOOL_ARGS)
+            return FW_OK;
+    }
     switch (ev->kind) {
     case FW_PARSE_CONTENT:
-        fw_buf_append(&ch->content, ev->text, ev->text_len);
-        fw_buf_append(&ch->d_content, ev->text, ev->text_len);
+        content_add(ch, ev->text, ev->text_len);
         break;
     case FW_PARSE_REASONING:
         fw_buf_append(&ch->reasoning, ev->text, ev->text_len);
@@ -461,6 +528,7 @@ static void finish_choice(chat *c, choice *ch, const char *reason)
     if (check_stops(c, ch, 1))
         reason = "stop";
     fw_runner_template_vt(c->runner)->parser_finish(ch->parser, on_parse, &pc, &err);
+    call_as_content(ch, NULL);
     if (!strcmp(reason, "stop") && ch->n_calls > 0)
         reason = "tool_calls";
     ch->finish = reason;
@@ -526,7 +594,7 @@ static void on_token(chat *c, const fw_tok_event *ev)
         finish_choice(c, ch, "stop");
         return;
     }
-    if (ev->finish != FW_FINISH_STOP) {
+    if (ev->token >= 0 && ev->finish != FW_FINISH_STOP) {
         /* the token is part of the output */
         if (ch->n_tokens == ch->cap_tokens) {
             int32_t cap = ch->cap_tokens ? ch->cap_tokens * 2 : 64;
@@ -549,10 +617,10 @@ static void on_token(chat *c, const fw_tok_event *ev)
                 atomic_store(&c->req->cancelled, 1);
             return;
         }
-    } else {
+    } else if (ev->token >= 0) {
         c->completion_tokens++; /* the stop token was generated, as OpenAI counts */
     }
-    if (ev->finish == FW_FINISH_STOP)
+    if (ev->finish == FW_FINISH_STOP || ev->finish == FW_FINISH_DONE)
         finish_choice(c, ch, "stop");
     else if (ev->finish == FW_FINISH_LENGTH)
         finish_choice(c, ch, "length");
@@ -592,6 +660,9 @@ static void fill_perf(const chat *c, fw_api_perf *p)
 static void fix_fragments(chat *c)
 {
     int32_t i;
+    if (c->frags_fixed)
+        return;
+    c->frags_fixed = 1;
     for (i = 0; i < c->n_frags; i++)
         if (c->frags[i].text)
             c->frags[i].text = c->frag_text.data + ((uintptr_t)c->frags[i].text - 1);
@@ -768,26 +839,38 @@ static void stream_start(chat *c)
     fw_buf_deinit(&b);
 }
 
-/* Writes what one wake produced for each choice, then the end. */
+/* Does the choice have anything to send in this wake? */
+static int has_delta(const choice *ch)
+{
+    return ch->d_content.len || ch->d_reasoning.len || ch->n_d_calls || ch->n_lp > ch->lp_sent ||
+           (ch->done && ch->finish);
+}
+
+/* Writes what one wake produced for each choice, then the end.  The last
+ * chunk of the response (every choice done) carries usage and perf_metrics;
+ * a choice's last chunk carries its finish_reason and raw_output. */
 static void stream_flush(chat *c, int32_t *tok_start)
 {
     fw_buf b;
-    int32_t i, j;
+    fw_api_raw_output raw;
+    int32_t i, j, last = -1;
 
     fw_buf_init(&b);
+    for (i = 0; c->n_done == c->n_choices && i < c->n_choices; i++)
+        if (has_delta(&c->choices[i]))
+            last = i;
     for (i = 0; i < c->n_choices; i++) {
         choice *ch = &c->choices[i];
         fw_api_delta d = {0};
         fw_api_chunk k = {0};
         fw_api_usage usage;
         fw_api_perf perf;
-        int last = ch->done && ch->finish && c->n_done == c->n_choices;
+        fw_api_logprobs lps; /* raw_output's completion_logprobs: all of them */
 
         for (j = 0; j < ch->n_d_calls; j++) {
             ch->d_calls[j].arguments = ch->d_args.data ? ch->d_args.data + ch->d_arg_off[j] : "";
         }
-        if (!ch->d_content.len && !ch->d_reasoning.len && !ch->n_d_calls &&
-            ch->n_lp == ch->lp_sent && !(ch->done && ch->finish))
+        if (!has_delta(ch))
             continue;
         d.index = i;
         if (ch->d_content.len) {
@@ -814,13 +897,19 @@ static void stream_flush(chat *c, int32_t *tok_start)
         if (ch->done && ch->finish) {
             d.finish_reason = ch->finish;
             ch->finish = NULL; /* sent */
+            if (c->cr->raw_output) {
+                lps = (fw_api_logprobs){c->cr->logprobs_mode, c->cr->top_logprobs, ch->lp, ch->n_lp};
+                fix_fragments(c);
+                fill_raw(c, ch, &raw, &lps);
+                d.raw_output = &raw;
+            }
         }
         k.id = c->id;
         k.created = c->created;
         k.model = c->cr->model;
         k.choices = &d;
         k.n_choices = 1;
-        if (last) {
+        if (i == last) {
             fill_usage(c, &usage);
             k.usage = &usage;
             if (c->cr->perf_metrics_in_response) {
@@ -959,7 +1048,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             fw_reqlog rl = {c->id, c->cr->model, c->failed ? 500 : 200, c->req->n_prompt,
                             c->completion_tokens,
                             first ? (double)(first - c->t_start_ns) / 1e6 : -1.0,
-                            (double)(now_ns() - c->t_start_ns) / 1e6, c->stream};
+                            (double)(now_ns() - c->t_start_ns) / 1e6, c->stream,
+                            c->cr->metadata_json};
             fw_log_request(&rl);
         }
     }
@@ -1058,6 +1148,19 @@ static int64_t reasoning_budget(const fw_runner *r, const fw_chat_request *cr)
     return -1;
 }
 
+/* A token id of logit_bias or speculation must be in the vocabulary: else
+ * a 400 (the runner would fail the request after the stream started). */
+static int token_in_vocab(fw_engine *e, struct evhttp_request *http, const char *field,
+                          int32_t token, int32_t vocab)
+{
+    char msg[160];
+    if (token >= 0 && token < vocab)
+        return 1;
+    snprintf(msg, sizeof msg, "%s: token id %d is out of range [0, %d)", field, token, vocab);
+    reject(e, http, 400, "invalid_request_error", msg);
+    return 0;
+}
+
 static char *grammar_for(fw_runner *r, const fw_chat_request *cr, uint32_t *source, fw_err *err,
                          fw_status *st)
 {
@@ -1103,39 +1206,37 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     chat *c = NULL;
     fw_req *q = NULL;
     fw_err err = {0};
-    int32_t *ids = NULL, n_ids = 0, i, ctx;
+    int32_t *ids = NULL, n_ids = 0, i, ctx, vocab;
     int status, forced_open;
     fw_status st;
 
     if (ct && strncmp(ct, "application/json", 16) != 0) {
-        send_api_error(http, 400, "invalid_request_error", "Content-Type must be application/json");
-        fw_metrics_request_done(e->metrics, 400, 0, 0);
+        reject(e, http, 400, "invalid_request_error", "Content-Type must be application/json");
         return;
     }
     body = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
     status = fw_chat_request_parse(body ? body : "", len, &cr, &error_json);
     if (status != 200) {
-        if (error_json)
+        if (error_json) {
             fw_http_send_json(http, status, error_json, strlen(error_json));
-        else
-            send_api_error(http, 500, "internal_server_error", "out of memory");
+            fw_metrics_request_done(e->metrics, status, 0, 0);
+        } else {
+            reject(e, http, 500, "internal_server_error", "out of memory");
+        }
         free(error_json);
-        fw_metrics_request_done(e->metrics, status, 0, 0);
         return;
     }
     r = find_runner(e, cr->model);
     if (!r) {
         char msg[300];
         snprintf(msg, sizeof msg, "Model not found: %s (see GET /v1/models)", cr->model);
-        send_api_error(http, 404, "model_not_found", msg);
-        fw_metrics_request_done(e->metrics, 404, 0, 0);
+        reject(e, http, 404, "model_not_found", msg);
         fw_chat_request_destroy(cr);
         return;
     }
     if (fw_runner_state(r) != 1) {
-        send_api_error(http, 503, "model_not_ready",
-                       fw_runner_state(r) < 0 ? fw_runner_error(r) : "the model is still loading");
-        fw_metrics_request_done(e->metrics, 503, 0, 0);
+        reject(e, http, 503, "model_not_ready",
+               fw_runner_state(r) < 0 ? fw_runner_error(r) : "the model is still loading");
         fw_chat_request_destroy(cr);
         return;
     }
@@ -1145,7 +1246,7 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     if (!c || !q) {
         free(c);
         free(q);
-        send_api_error(http, 500, "internal_server_error", "out of memory");
+        reject(e, http, 500, "internal_server_error", "out of memory");
         fw_chat_request_destroy(cr);
         return;
     }
@@ -1167,14 +1268,10 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     st = render_truncated(r, cr, c, &ids, &n_ids, &err);
     if (st != FW_OK) {
         /* the format cannot express this request: a validation error */
-        fw_buf b;
-        fw_buf_init(&b);
-        fw_buf_puts(&b, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":");
-        fw_buf_json_str(&b, err.msg, strlen(err.msg));
-        fw_buf_puts(&b, ",\"type\":\"value_error\"}]}");
-        fw_http_send_json(http, st == FW_ERR_INVALID ? 422 : 500, b.data, b.len);
-        fw_metrics_request_done(e->metrics, st == FW_ERR_INVALID ? 422 : 500, 0, 0);
-        fw_buf_deinit(&b);
+        if (st == FW_ERR_INVALID)
+            reject_detail(e, http, NULL, NULL, err.msg);
+        else
+            reject(e, http, 500, "internal_server_error", err.msg);
         fw_req_unref(q);
         return;
     }
@@ -1182,15 +1279,15 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     q->n_prompt = n_ids;
     q->n_choices = cr->n;
     ctx = fw_runner_max_context(r);
-    q->max_tokens = cr->max_tokens > 0 ? cr->max_tokens : fw_runner_config(r)->default_max_tokens;
+    /* max_tokens 0 is valid (the spec sets no bound): prefill only */
+    q->max_tokens = cr->max_tokens >= 0 ? cr->max_tokens : fw_runner_config(r)->default_max_tokens;
     if (n_ids >= ctx || (cr->context_length_exceeded == FW_CTX_ERROR && n_ids + q->max_tokens > ctx)) {
         char msg[256];
         snprintf(msg, sizeof msg,
                  "The prompt is too long: %d prompt tokens + %lld max_tokens exceeds the model's "
                  "context length of %d tokens",
                  n_ids, (long long)q->max_tokens, ctx);
-        send_api_error(http, 400, "context_length_exceeded", msg);
-        fw_metrics_request_done(e->metrics, 400, 0, 0);
+        reject(e, http, 400, "context_length_exceeded", msg);
         fw_req_unref(q);
         return;
     }
@@ -1198,6 +1295,17 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
         q->max_tokens = ctx - n_ids; /* truncate: lower max_tokens to fit */
     fill_sampling(q, cr, r);
     q->logit_bias = NULL;
+    vocab = fw_model_get_desc(fw_runner_model(r))->vocab_size;
+    for (i = 0; i < cr->n_logit_bias; i++)
+        if (!token_in_vocab(e, http, "logit_bias", cr->logit_bias[i].token, vocab)) {
+            fw_req_unref(q);
+            return;
+        }
+    for (i = 0; i < cr->n_speculation_ids; i++)
+        if (!token_in_vocab(e, http, "speculation", cr->speculation_ids[i], vocab)) {
+            fw_req_unref(q);
+            return;
+        }
     if (cr->n_logit_bias > 0) {
         q->logit_bias = malloc((size_t)cr->n_logit_bias * sizeof *q->logit_bias);
         if (q->logit_bias)
@@ -1213,15 +1321,6 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
             memcpy(q->draft, cr->speculation_ids, (size_t)cr->n_speculation_ids * sizeof *q->draft);
             q->n_draft = cr->n_speculation_ids;
         }
-        for (i = 0; q->draft && i < q->n_draft; i++)
-            if (q->draft[i] < 0 || q->draft[i] >= fw_model_get_desc(fw_runner_model(r))->vocab_size) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "speculation: token id %d is out of range [0, %d)",
-                         q->draft[i], fw_model_get_desc(fw_runner_model(r))->vocab_size);
-                send_api_error(http, 400, "invalid_request_error", msg);
-                fw_req_unref(q);
-                return;
-            }
     } else if (cr->speculation_text && *cr->speculation_text) {
         size_t nd = 0;
         if (fw_tokenizer_encode(fw_runner_tokenizer(r), cr->speculation_text,
@@ -1231,8 +1330,18 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     q->cache_salt = fw_kv_hash_str(cr->prompt_cache_isolation_key ? cr->prompt_cache_isolation_key
                                                                     : cr->user);
     q->grammar_text = grammar_for(r, cr, &q->grammar_source, &err, &st);
+    if (st == FW_OK && q->grammar_text)
+        st = fw_runner_grammar(r, q, &err);
     if (st != FW_OK) {
-        send_api_error(http, 422, "invalid_tools", err.msg);
+        /* the grammar is the client's: response_format's, else the tools' */
+        if (st != FW_ERR_INVALID)
+            reject(e, http, 500, "internal_server_error", err.msg);
+        else if (cr->response_format == FW_RF_GRAMMAR)
+            reject_detail(e, http, "response_format", "grammar", err.msg);
+        else if (cr->response_format == FW_RF_JSON_OBJECT || cr->response_format == FW_RF_JSON_SCHEMA)
+            reject_detail(e, http, "response_format", NULL, err.msg);
+        else
+            reject_detail(e, http, "tool_choice", NULL, err.msg); /* the forced-call grammar */
         fw_req_unref(q);
         return;
     }
@@ -1248,7 +1357,7 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     c->n_choices = cr->n;
     c->choices = calloc((size_t)cr->n, sizeof *c->choices);
     if (!c->choices) {
-        send_api_error(http, 500, "internal_server_error", "out of memory");
+        reject(e, http, 500, "internal_server_error", "out of memory");
         fw_req_unref(q);
         return;
     }
@@ -1257,7 +1366,9 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
     q->reasoning_budget = reasoning_budget(r, cr);
     for (i = 0; i < cr->n; i++) {
         cJSON *opts = cJSON_CreateObject();
-        cJSON *tools = cr->tools_json ? cJSON_Parse(cr->tools_json) : NULL;
+        cJSON *tools = cr->tools_json && cr->tool_choice != FW_TOOL_CHOICE_NONE
+                           ? cJSON_Parse(cr->tools_json)
+                           : NULL;
         char *opts_json;
         choice_init(&c->choices[i], fw_runner_tokenizer(r));
         if (opts && tools)
@@ -1273,7 +1384,7 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
         free(opts_json);
         if (st != FW_OK) {
             c->n_choices = i + 1;
-            send_api_error(http, 500, "internal_server_error", err.msg);
+            reject(e, http, 500, "internal_server_error", err.msg);
             fw_req_unref(q);
             return;
         }
@@ -1281,17 +1392,16 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
 
     q->wake = event_new(e->base, -1, 0, on_wake, c);
     if (!q->wake) {
-        send_api_error(http, 500, "internal_server_error", "out of memory");
+        reject(e, http, 500, "internal_server_error", "out of memory");
         fw_req_unref(q);
         return;
     }
     if (fw_runner_submit(r, q, (int32_t)e->cfg->server.queue_depth, &err) != FW_OK) {
         if (err.code == FW_ERR_LIMIT) {
             evhttp_add_header(evhttp_request_get_output_headers(http), "Retry-After", "1");
-            send_api_error(http, 429, "rate_limit_exceeded", err.msg);
-            fw_metrics_request_done(e->metrics, 429, 0, 0);
+            reject(e, http, 429, "rate_limit_exceeded", err.msg);
         } else {
-            send_api_error(http, 500, "internal_server_error", err.msg);
+            reject(e, http, 500, "internal_server_error", err.msg);
         }
         fw_req_unref(q);
         return;

@@ -126,6 +126,22 @@ void fw_logline_request(fw_buf *out, fw_log_format fmt, const char *ts, const fw
     snprintf(num, sizeof num, "%.1f", r->duration_ms >= 0 ? r->duration_ms : 0.0);
     field_raw(out, fmt, "duration_ms", num);
     field_raw(out, fmt, "stream", r->stream ? "true" : "false");
+    if (r->metadata) {
+        /* client text: bounded, cut on a UTF-8 character boundary */
+        size_t n = strlen(r->metadata);
+        fw_buf v;
+        fw_buf_init(&v);
+        if (n > FW_REQLOG_METADATA_MAX) {
+            n = FW_REQLOG_METADATA_MAX;
+            while (n > 0 && ((unsigned char)r->metadata[n] & 0xc0) == 0x80)
+                n--;
+        }
+        fw_buf_append(&v, r->metadata, n);
+        if (n < strlen(r->metadata))
+            fw_buf_puts(&v, "...");
+        field_str(out, fmt, 0, "metadata", v.data ? v.data : "");
+        fw_buf_deinit(&v);
+    }
     if (fmt == FW_LOG_FORMAT_JSON)
         fw_buf_putc(out, '}');
 }

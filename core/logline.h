@@ -7,6 +7,7 @@
  * text or the API key: fw_reqlog has no place for either):
  *   ts=... level=info subsys=api msg=request id=chatcmpl-1 model=qwen3-demo status=200
  *     prompt_tokens=12 completion_tokens=16 ttft_ms=41.2 duration_ms=84.2 stream=false
+ *     metadata="{\"trace\":\"abc\"}"   (the client's metadata, when sent)
  * Pure formatting: the sink (core/log.c) adds the newline and the locking. */
 #ifndef FW_CORE_LOGLINE_H
 #define FW_CORE_LOGLINE_H
@@ -29,7 +30,11 @@ typedef struct fw_reqlog {
     double ttft_ms;     /* < 0: no token was generated */
     double duration_ms; /* request received -> last byte sent */
     int stream;
+    const char *metadata; /* the request's metadata as JSON text; NULL: omitted.
+                           * Written as a string, cut to FW_REQLOG_METADATA_MAX bytes */
 } fw_reqlog;
+
+#define FW_REQLOG_METADATA_MAX 1024
 
 /* "logfmt" / "json" -> the format; -1 when unknown (NULL = logfmt). */
 int fw_log_format_parse(const char *s);

@@ -32,13 +32,14 @@ typedef enum seq_state { SEQ_PREFILL = 1, SEQ_DECODE = 2 } seq_state;
 #define FW_MAX_DRAFT 8 /* draft tokens verified per sequence per step */
 
 /* Compiled grammars are kept per (source, text): compiling walks the whole
- * vocabulary (tens of ms), and clients repeat the same schema. */
+ * vocabulary (tens of ms), and clients repeat the same schema.  The HTTP
+ * thread compiles (fw_runner_grammar); entries are guarded by gmu. */
 #define FW_GRAMMAR_CACHE 32
 typedef struct gram_cache {
     uint32_t source;
     char *text;
     fw_grammar *g;
-    int32_t users;        /* matchers alive; an entry in use is never evicted */
+    int32_t users;        /* requests alive; an entry in use is never evicted */
     uint64_t stamp;
 } gram_cache;
 
@@ -49,6 +50,7 @@ typedef struct fw_seq {
     int32_t n_tokens, cap;
     int32_t n_computed;   /* tokens whose KV is in the cache */
     int32_t n_generated;
+    int32_t spec_ok;      /* the first spec_ok output tokens equal the draft's */
     seq_state state;
     int leader;           /* forks the other choices after prefill */
     int32_t row0, n_rows; /* this step's logits rows */
@@ -59,7 +61,6 @@ typedef struct fw_seq {
     fw_kv_seq kv;
     fw_sampler *sampler;
     fw_matcher *matcher;
-    gram_cache *gc;       /* the cache entry matcher's grammar lives in, or NULL */
     fw_reasoning rs;      /* reasoning budget: where the output is, what is forced */
     struct fw_seq *next;
 } fw_seq;
@@ -87,6 +88,7 @@ struct fw_runner {
     int32_t *eos;         /* (n_eos) eos ids + template stop tokens */
     int32_t n_eos;
     fw_vocab vocab;       /* for grammar masks */
+    pthread_mutex_t gmu;  /* gcache, gstamp */
     gram_cache gcache[FW_GRAMMAR_CACHE];
     uint64_t gstamp;
     const char **vocab_bytes;
@@ -152,8 +154,13 @@ void fw_req_unref(fw_req *q)
         return;
     if (q->on_free)
         q->on_free(q);
-    if (q->grammar && !q->grammar_cache)
+    if (q->grammar_cache) {
+        pthread_mutex_lock(&q->runner->gmu);
+        ((gram_cache *)q->grammar_cache)->users--;
+        pthread_mutex_unlock(&q->runner->gmu);
+    } else if (q->grammar) {
         q->gram_vt->grammar_free(q->grammar);
+    }
     pthread_mutex_destroy(&q->mu);
     free(q->events);
     free(q->prompt);
@@ -391,8 +398,6 @@ static void seq_free(fw_runner *r, fw_seq *s)
         r->smp_vt->destroy(s->sampler);
     if (s->matcher)
         r->gram_vt->matcher_free(s->matcher);
-    if (s->gc)
-        s->gc->users--;
     free(s->tokens);
     fw_req_unref(s->req);
     free(s);
@@ -501,59 +506,67 @@ static void resume_preempted(fw_runner *r, int32_t max_seqs, int32_t *room)
     }
 }
 
-/* Finds or compiles the request's grammar.  A cached grammar belongs to the
- * runner; one compiled while the cache is full of grammars in use belongs
- * to the request (freed with it). */
-static fw_status grammar_get(fw_runner *r, fw_req *q, fw_err *err)
+/* Finds or compiles the request's grammar (HTTP thread).  A cached grammar
+ * belongs to the runner and is held by the request (users); one compiled
+ * while the cache is full of grammars in use belongs to the request.  The
+ * compile runs outside gmu: only this thread adds entries. */
+fw_status fw_runner_grammar(fw_runner *r, fw_req *q, fw_err *err)
 {
     gram_cache *e, *victim = NULL;
     fw_grammar *g = NULL;
+    char *text;
     fw_status st;
     int32_t i;
 
+    if (!r->gram_vt)
+        return fw_err_set(err, FW_ERR_UNSUPPORTED, "no grammar plugin is loaded");
+    q->runner = r;
+    q->gram_vt = r->gram_vt;
+    pthread_mutex_lock(&r->gmu);
     for (i = 0; i < FW_GRAMMAR_CACHE; i++) {
         e = &r->gcache[i];
         if (e->g && e->source == q->grammar_source && !strcmp(e->text, q->grammar_text)) {
             e->stamp = ++r->gstamp;
+            e->users++;
             q->grammar = e->g;
             q->grammar_cache = e;
+            pthread_mutex_unlock(&r->gmu);
             return FW_OK;
         }
+    }
+    pthread_mutex_unlock(&r->gmu);
+    if ((st = r->gram_vt->compile(q->grammar_source, q->grammar_text, &r->vocab, &g, err)) != FW_OK)
+        return st;
+    q->grammar = g; /* the request's own unless the cache takes it */
+    text = strdup(q->grammar_text);
+    if (!text)
+        return FW_OK;
+    pthread_mutex_lock(&r->gmu);
+    for (i = 0; i < FW_GRAMMAR_CACHE; i++) {
+        e = &r->gcache[i];
         if (e->users == 0 && (!victim || !e->g || (victim->g && e->stamp < victim->stamp)))
             victim = e;
     }
-    if ((st = r->gram_vt->compile(q->grammar_source, q->grammar_text, &r->vocab, &g, err)) != FW_OK)
-        return st;
     if (victim) {
-        char *text = strdup(q->grammar_text);
-        if (text) {
-            if (victim->g)
-                r->gram_vt->grammar_free(victim->g);
-            free(victim->text);
-            victim->source = q->grammar_source;
-            victim->text = text;
-            victim->g = g;
-            victim->users = 0;
-            victim->stamp = ++r->gstamp;
-            q->grammar = g;
-            q->grammar_cache = victim;
-            return FW_OK;
-        }
+        if (victim->g)
+            r->gram_vt->grammar_free(victim->g);
+        free(victim->text);
+        victim->source = q->grammar_source;
+        victim->text = text;
+        victim->g = g;
+        victim->users = 1;
+        victim->stamp = ++r->gstamp;
+        q->grammar_cache = victim;
+        text = NULL;
     }
-    q->grammar = g; /* uncached: the request owns it */
-    q->gram_vt = r->gram_vt;
+    pthread_mutex_unlock(&r->gmu);
+    free(text);
     return FW_OK;
 }
 
 static fw_status seq_matcher(fw_runner *r, fw_seq *s, fw_err *err)
 {
-    fw_req *q = s->req;
-    fw_status st = r->gram_vt->matcher_new(q->grammar, &s->matcher, err);
-    if (st == FW_OK && q->grammar_cache) {
-        s->gc = q->grammar_cache;
-        s->gc->users++;
-    }
-    return st;
+    return r->gram_vt->matcher_new(s->req->grammar, &s->matcher, err);
 }
 
 /* Admits a request: its leader sequence, sampler, grammar and cached prefix. */
@@ -579,14 +592,10 @@ static void admit(fw_runner *r, fw_req *q)
     q->sampling.n_prompt = q->n_prompt;
     q->sampling.ignore_eos = q->ignore_eos;
     st = r->smp_vt->create(&q->sampling, &s->sampler, &err);
-    if (st == FW_OK && q->grammar_source) {
-        if (!r->gram_vt)
-            st = fw_err_set(&err, FW_ERR_UNSUPPORTED, "no grammar plugin is loaded");
-        else
-            st = grammar_get(r, q, &err);
-        if (st == FW_OK)
-            st = seq_matcher(r, s, &err);
-    }
+    if (st == FW_OK && q->grammar_source && !q->grammar)
+        st = fw_err_set(&err, FW_ERR_INTERNAL, "the grammar was not compiled before submit");
+    if (st == FW_OK && q->grammar)
+        st = seq_matcher(r, s, &err);
     if (st != FW_OK) {
         push_error(q, 0, err.msg);
         seq_free(r, s);
@@ -611,6 +620,22 @@ static int is_eos(const fw_runner *r, int32_t tok)
         if (r->eos[i] == tok)
             return 1;
     return 0;
+}
+
+/* A complete document ends when nothing but EOS may follow. */
+static int grammar_complete(fw_runner *r, fw_seq *s)
+{
+    int32_t w, i, words = (r->n_vocab + 31) / 32;
+    fw_err err = {0};
+
+    if (!r->gram_vt->is_accepting(s->matcher) || r->gram_vt->fill_mask(s->matcher, r->mask, &err) != FW_OK)
+        return 0;
+    for (w = 0; w < words; w++)
+        if (r->mask[w])
+            for (i = 0; i < 32 && w * 32 + i < r->n_vocab; i++)
+                if ((r->mask[w] >> i) & 1 && !is_eos(r, w * 32 + i))
+                    return 0;
+    return 1;
 }
 
 /* Samples one token for s from a logits row; returns 1 when s is finished. */
@@ -662,24 +687,20 @@ static int sample_one(fw_runner *r, fw_seq *s, const float *row)
         ev.top_token[i] = res.top_token[i];
         ev.top_logprob[i] = res.top_logprob[i];
     }
+    if (q->n_draft > 0 && q->n_choices == 1 && s->spec_ok == s->n_generated &&
+        s->n_generated < q->n_draft && res.token == q->draft[s->n_generated]) {
+        s->spec_ok++; /* the output still follows the draft: one more matched */
+        pthread_mutex_lock(&q->mu);
+        q->spec_matched++;
+        pthread_mutex_unlock(&q->mu);
+    }
     s->n_generated++;
     if (is_eos(r, res.token) && !q->ignore_eos)
         ev.finish = FW_FINISH_STOP;
+    else if (gram && grammar_complete(r, s))
+        ev.finish = FW_FINISH_DONE; /* the token completed it: output, then "stop" */
     else if (s->n_generated >= q->max_tokens || s->n_tokens + 1 >= r->max_context)
         ev.finish = FW_FINISH_LENGTH;
-    else if (gram && r->gram_vt->is_accepting(s->matcher)) {
-        /* A complete document ends when nothing more may follow. */
-        int32_t w, words = (r->n_vocab + 31) / 32, any = 0;
-        if (r->gram_vt->fill_mask(s->matcher, r->mask, &err) == FW_OK) {
-            for (w = 0; w < words && !any; w++)
-                if (r->mask[w])
-                    for (i = 0; i < 32 && w * 32 + i < r->n_vocab; i++)
-                        if ((r->mask[w] >> i) & 1 && !is_eos(r, w * 32 + i))
-                            any = 1;
-            if (!any)
-                ev.finish = FW_FINISH_STOP;
-        }
-    }
     if (ev.finish != FW_FINISH_STOP && seq_push_token(s, res.token) != 0) {
         push_error(q, s->choice, "out of memory");
         return 1;
@@ -748,12 +769,10 @@ static void fork_choices(fw_runner *r, fw_seq *leader, const float *row)
 static int32_t draft_avail(const fw_seq *s)
 {
     const fw_req *q = s->req;
-    int32_t g = s->n_generated, i;
-    if (!q->n_draft || s->state != SEQ_DECODE || g >= q->n_draft || q->n_choices != 1)
+    int32_t g = s->n_generated;
+    if (!q->n_draft || s->state != SEQ_DECODE || g >= q->n_draft || q->n_choices != 1 ||
+        s->spec_ok != g)
         return 0;
-    for (i = 0; i < g; i++)
-        if (s->tokens[q->n_prompt + i] != q->draft[i])
-            return 0;
     return q->n_draft - g < FW_MAX_DRAFT ? q->n_draft - g : FW_MAX_DRAFT;
 }
 
@@ -763,8 +782,18 @@ static int32_t draft_avail(const fw_seq *s)
 static void sample_rows(fw_runner *r, fw_seq *s, int32_t p0)
 {
     fw_req *q = s->req;
-    int32_t j, drafts = s->n_draft_in, g0 = s->n_generated;
+    int32_t j, c, drafts = s->n_draft_in, g0 = s->n_generated;
 
+    if (q->max_tokens == 0) {
+        /* prefill only (max_tokens 0: a prompt cached, or echoed): every
+         * choice ends with "length" and no token */
+        for (c = 0; c < q->n_choices; c++) {
+            fw_tok_event ev = {.choice = c, .token = -1, .finish = FW_FINISH_LENGTH};
+            req_push(q, &ev, NULL);
+        }
+        s->state = 0;
+        return;
+    }
     for (j = 0; j < s->n_rows; j++) {
         const float *row = r->logits + (size_t)(s->row0 + j) * (size_t)r->n_vocab;
         if (s->leader)
@@ -773,13 +802,8 @@ static void sample_rows(fw_runner *r, fw_seq *s, int32_t p0)
             s->state = 0; /* finished: removed by the caller */
             return;
         }
-        if (j < drafts) {
-            if (s->tokens[s->n_tokens - 1] != q->draft[g0 + j])
-                break; /* rejected: the rest of the draft is wrong */
-            pthread_mutex_lock(&q->mu);
-            q->spec_matched++;
-            pthread_mutex_unlock(&q->mu);
-        }
+        if (j < drafts && s->spec_ok != g0 + j + 1)
+            break; /* rejected: the rest of the draft is wrong */
     }
     if (drafts > 0) {
         /* positions p0 .. p0 + j hold inputs that were right */
@@ -1018,8 +1042,8 @@ static int step(fw_runner *r, int32_t max_tokens, int32_t chunk)
         s->n_computed = seq_len[i] - s->n_draft_in; /* drafts: settled by sample_rows */
         if (s->n_rows > 0)
             sample_rows(r, s, p0[i]);
-        if (s->state != 0)
-            fw_kv_seq_register(r->kv, &s->kv, s->tokens, s->n_computed);
+        /* also when s just finished: its blocks outlive it in the prefix cache */
+        fw_kv_seq_register(r->kv, &s->kv, s->tokens, s->n_computed);
     }
     /* remove finished sequences */
     for (pp = &r->running; (s = *pp) != NULL;) {
@@ -1122,6 +1146,7 @@ fw_status fw_runner_create(const fw_model_config *mc, fw_registry *reg, fw_runne
     atomic_init(&r->state, 0);
     atomic_init(&r->stop, 0);
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->gmu, NULL);
     pthread_cond_init(&r->cond, NULL);
     if (pthread_create(&r->thread, NULL, scheduler_main, r) != 0) {
         fw_runner_destroy(r);
@@ -1171,6 +1196,7 @@ void fw_runner_destroy(fw_runner *r)
     free(r->mask);
     batch_arrays_free(r);
     pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->gmu);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }

@@ -33,12 +33,14 @@ typedef enum fw_finish {
     FW_FINISH_STOP = 1,   /* eos / stop token: the token is not output */
     FW_FINISH_LENGTH = 2, /* max_tokens or context: the token is output */
     FW_FINISH_ERROR = 3,  /* no token; req->error says why */
+    FW_FINISH_DONE = 4,   /* the grammar is complete: the token is output, then "stop" */
 } fw_finish;
 
 /* One sampled token of one choice, scheduler -> HTTP thread. */
 typedef struct fw_tok_event {
     int32_t choice;
-    int32_t token;        /* -1 with FW_FINISH_ERROR */
+    int32_t token;        /* -1 with FW_FINISH_ERROR, and with FW_FINISH_LENGTH
+                           * for max_tokens 0 (nothing sampled) */
     uint32_t finish;      /* fw_finish */
     float logprob;
     float sampling_logprob;
@@ -58,13 +60,13 @@ typedef struct fw_req {
     int32_t *prompt;          /* (n_prompt) */
     int32_t n_prompt;
     int32_t n_choices;
-    int64_t max_tokens;       /* per choice */
+    int64_t max_tokens;       /* per choice; 0: prefill only, each choice ends "length" */
     fw_sampling_params sampling; /* n_vocab, eos, prompt filled by the runner */
     fw_logit_bias *logit_bias;   /* owned copy (sampling.logit_bias points here) */
     uint32_t grammar_source;  /* 0 = none, else fw_grammar_source */
     char *grammar_text;       /* owned */
-    const fw_grammar_vtable *gram_vt; /* set with grammar by the scheduler */
-    fw_grammar *grammar;      /* compiled at admission */
+    const fw_grammar_vtable *gram_vt; /* set with grammar by fw_runner_grammar */
+    fw_grammar *grammar;      /* compiled by fw_runner_grammar before submit */
     void *grammar_cache;      /* the runner's cache entry holding grammar; NULL: owned here */
     uint64_t cache_salt;      /* prompt_cache_isolation_key / user hash */
     int ignore_eos;
@@ -119,6 +121,11 @@ const fw_model *fw_runner_model(const fw_runner *r);
 /* 1 when the template caps reasoning (fw_template_vtable.reasoning_tags). */
 int fw_runner_reasoning_budgets(const fw_runner *r);
 
+/* Compiles req's grammar (grammar_source, grammar_text), or finds it in the
+ * runner's cache, and holds it for req until req is freed.  HTTP thread,
+ * before submit, so that a grammar that does not compile is the client's
+ * error (FW_ERR_INVALID, err says where), not a failed generation. */
+fw_status fw_runner_grammar(fw_runner *r, fw_req *req, fw_err *err);
 /* Queues req (takes a reference).  FW_ERR_LIMIT when the queue is full. */
 fw_status fw_runner_submit(fw_runner *r, fw_req *req, int32_t queue_depth, fw_err *err);
 void fw_runner_get_stats(fw_runner *r, fw_runner_stats *out);

@@ -55,7 +55,8 @@ END_TEST
 
 START_TEST(test_request_logfmt)
 {
-    fw_reqlog r = {"chatcmpl-7", "qwen3 demo", 200, 12, 16, 41.25, 84.2, 1};
+    fw_reqlog r = {"chatcmpl-7", "qwen3 demo", 200, 12, 16, 41.25, 84.2, 1, NULL};
+    char big[FW_REQLOG_METADATA_MAX + 100];
     fw_buf b;
 
     fw_buf_init(&b);
@@ -74,13 +75,29 @@ START_TEST(test_request_logfmt)
     ck_assert_ptr_nonnull(strstr(b.data, " status=499 "));
     ck_assert_ptr_nonnull(strstr(b.data, " model=m "));
     ck_assert_ptr_nonnull(strstr(b.data, " stream=false"));
+    ck_assert_ptr_null(strstr(b.data, "metadata"));
+    /* metadata: escaped like every value, last on the line */
+    r.metadata = "{\"trace\":\"a b\"}";
+    fw_buf_reset(&b);
+    fw_logline_request(&b, FW_LOG_FORMAT_LOGFMT, TS, &r);
+    ck_assert_ptr_nonnull(strstr(b.data, " stream=false metadata=\"{\\\"trace\\\":\\\"a b\\\"}\""));
+    /* ...and bounded, cut before a UTF-8 character it would split */
+    memset(big, 'x', sizeof big);
+    memcpy(big + FW_REQLOG_METADATA_MAX - 1, "\xc3\xa9", 2);
+    big[sizeof big - 1] = '\0';
+    r.metadata = big;
+    fw_buf_reset(&b);
+    fw_logline_request(&b, FW_LOG_FORMAT_LOGFMT, TS, &r);
+    ck_assert_str_eq(b.data + b.len - 7, "xxxx...");
+    ck_assert_ptr_null(strstr(b.data, "\xc3"));
+    ck_assert_uint_lt(strlen(strstr(b.data, "metadata=")), FW_REQLOG_METADATA_MAX + 20);
     fw_buf_deinit(&b);
 }
 END_TEST
 
 START_TEST(test_request_json)
 {
-    fw_reqlog r = {"chatcmpl-\"x\"", NULL, 500, 3, 0, 2.0, 10.0, 0};
+    fw_reqlog r = {"chatcmpl-\"x\"", NULL, 500, 3, 0, 2.0, 10.0, 0, "{\"k\":\"v\"}"};
     fw_buf b;
     cJSON *j;
 
@@ -97,7 +114,8 @@ START_TEST(test_request_json)
     ck_assert(cJSON_GetObjectItem(j, "ttft_ms")->valuedouble == 2.0);
     ck_assert(cJSON_GetObjectItem(j, "duration_ms")->valuedouble == 10.0);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "stream")));
-    ck_assert_int_eq(cJSON_GetArraySize(j), 12);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "metadata")->valuestring, "{\"k\":\"v\"}");
+    ck_assert_int_eq(cJSON_GetArraySize(j), 13);
     cJSON_Delete(j);
     fw_buf_deinit(&b);
 }

@@ -150,7 +150,7 @@ result "streaming: reasoning then content, as the non-streaming answer"
 
 # 7. speculation: a draft that keeps reasoning past the budget (the
 # no-budget output) is accepted up to the budget and rejected at the close
-# (the first token is sampled after the prefill: 7 draft tokens match)
+# ("<think>" and the 7 reasoning tokens: 8 draft tokens match)
 post "{\"model\":\"qwen3-tiny\",$msg,$bias,\"max_tokens\":20,\"return_token_ids\":true,\"temperature\":0}" &&
     spec=$(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).choices[0].token_ids))' "$tmp/out") &&
     post "{\"model\":\"qwen3-tiny\",$msg,$bias,\"reasoning_effort\":7,\"max_tokens\":20,\"return_token_ids\":true,\"temperature\":0,\"speculation\":$spec,\"perf_metrics_in_response\":true}" &&
@@ -158,7 +158,7 @@ post "{\"model\":\"qwen3-tiny\",$msg,$bias,\"max_tokens\":20,\"return_token_ids\
     node -e '
 const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).perf_metrics;
 console.log("# speculation: " + JSON.stringify(p));
-if (p["speculation-prompt-tokens"] !== 20 || p["speculation-prompt-matched-tokens"] !== 7)
+if (p["speculation-prompt-tokens"] !== 20 || p["speculation-prompt-matched-tokens"] !== 8)
   { console.log("FAIL matched", p["speculation-prompt-matched-tokens"]); process.exit(1); }' "$tmp/out"
 result "speculation does not jump over the budget"
 

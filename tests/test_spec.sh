@@ -283,11 +283,12 @@ await field('stream', async () => {
 });
 
 await field('stream.usage', async () => {
-  // usage once, in the last chunk, also when every choice ends in one step
+  // usage (and perf_metrics) once, in the last chunk, also when every choice ends in one step
   for (let k = 0; k < 3; k++) {
-    const { chunks } = await stream({ n: 3, max_tokens: 2, ignore_eos: true });
+    const { chunks } = await stream({ n: 3, max_tokens: 2, ignore_eos: true, perf_metrics_in_response: true });
     const at = chunks.map((c, i) => c.usage ? i : -1).filter(i => i >= 0);
     eq(at, [chunks.length - 1], 'chunks carrying usage');
+    eq(chunks.map((c, i) => 'perf_metrics' in c ? i : -1).filter(i => i >= 0), [chunks.length - 1], 'chunks carrying perf_metrics');
     eq(chunks[chunks.length - 1].usage.completion_tokens, 6, 'usage counts every choice');
   }
 });
@@ -327,9 +328,21 @@ await field('max_tokens', async () => {
 });
 
 await field('max_tokens.zero', async () => {
-  // docs/api.md: "0 is valid with echo to score a prompt"
-  const j = await ok({ max_tokens: 0, echo: true });
+  // docs/api.md: 0 prefills the prompt and generates nothing ("length")
+  const e = content(await ok({ max_tokens: 3, temperature: 0, ignore_eos: true, echo: true }));
+  const j = await ok({ max_tokens: 0, echo: true, n: 2, raw_output: true });
   eq(j.usage.completion_tokens, 0, 'completion_tokens with max_tokens 0');
+  for (const c of j.choices) {
+    eq(c.finish_reason, 'length', 'finish_reason');
+    assert(c.message.content.length > 0 && e.startsWith(c.message.content), 'echo: the prompt alone: ' + c.message.content);
+    eq(c.raw_output.completion, '', 'nothing generated');
+  }
+  const s = await stream({ max_tokens: 0 });
+  eq([s.chunks.map(c => c.choices[0].delta.content || '').join(''), s.chunks[s.chunks.length - 1].choices[0].finish_reason,
+      s.chunks[s.chunks.length - 1].usage.completion_tokens], ['', 'length', 0], 'stream');
+  const messages = [{ role: 'user', content: uniq(60) }];
+  await ok({ max_tokens: 0 }, messages);
+  assert((await ok({ max_tokens: 1 }, messages)).usage.prompt_tokens_details.cached_tokens > 0, 'the prompt is cached');
 });
 
 await field('max_completion_tokens', async () => {
@@ -508,6 +521,7 @@ await field('logit_bias', async () => {
 await field('logit_bias.vocab', async () => {
   // a token id past the vocabulary is the client's error, as for speculation
   errorShape(await chat({ max_tokens: 1, logit_bias: { 999999999: 1 } }), 400);
+  errorShape(await chat({ max_tokens: 1, logit_bias: { 999999999: 1 }, stream: true }), 400);
 });
 
 await field('user', async () => {
@@ -545,11 +559,18 @@ await field('raw_output', async () => {
 });
 
 await field('raw_output.stream', async () => {
-  // the spec's stream choice has raw_output: expected on a choice's last chunk
-  const { chunks } = await stream({ max_tokens: 2, raw_output: true });
-  const raw = chunks.map(c => c.choices[0].raw_output).filter(Boolean);
-  eq(raw.length, 1, 'chunks carrying raw_output');
-  conformRaw(raw[0], 'chunk raw_output');
+  // the spec's stream choice has raw_output: on each choice's last chunk
+  const args = { max_tokens: 3, temperature: 0, ignore_eos: true, raw_output: true, n: 2, logprobs: true };
+  const whole = await ok(args);
+  const { chunks } = await stream(args);
+  for (const i of [0, 1]) {
+    const mine = chunks.filter(c => c.choices[0].index === i);
+    const at = mine.map((c, k) => c.choices[0].raw_output ? k : -1).filter(k => k >= 0);
+    eq(at, [mine.length - 1], `choice ${i}: chunks carrying raw_output`);
+    const raw = mine[mine.length - 1].choices[0].raw_output;
+    conformRaw(raw, 'chunk raw_output');
+    eq(raw, whole.choices[i].raw_output, `choice ${i}: the same raw_output as without stream`);
+  }
 });
 
 await field('perf_metrics_in_response', async () => {
@@ -604,6 +625,15 @@ await field('prediction', async () => {
     assert(p['speculation-prompt-tokens'] > 0, 'mapped to speculation: ' + JSON.stringify(prediction));
   }
   detail(await chat({ prediction: 'a', speculation: 'b' }), ['body'], 'value_error');
+});
+
+await field('speculation.matched', async () => {
+  // a draft equal to the output matches every token, the first one included
+  const g = await greedy(6);
+  const p = (await ok({ max_tokens: 6, temperature: 0, ignore_eos: true, speculation: g.choices[0].token_ids, perf_metrics_in_response: true })).perf_metrics;
+  eq([p['speculation-prompt-tokens'], p['speculation-prompt-matched-tokens'], p['speculation-generated-tokens']], [6, 6, 6], 'all matched');
+  const first = [g.choices[0].token_ids[0], ...g.choices[0].token_ids.slice(1).map(t => t === 0 ? 1 : 0)];
+  eq((await ok({ max_tokens: 6, temperature: 0, ignore_eos: true, speculation: first, perf_metrics_in_response: true })).perf_metrics['speculation-prompt-matched-tokens'], 1, 'only the first');
 });
 
 await field('metadata', async () => {
@@ -697,9 +727,16 @@ await field('tool_choice', async () => {
 
 await field('tool_choice.none', async () => {
   eq(await grammarOf({ tool_choice: 'none' }), undefined, 'none: no grammar');
-  // "none forbids one": a call in the output is not returned as a call
-  const m = (await ok({ tools, tool_choice: 'none', response_format: callGrammar, max_tokens: 40, temperature: 0 })).choices[0].message;
-  assert(!m.tool_calls, 'tool_choice none still returned tool_calls');
+  // "none forbids one": a call in the output is not returned as a call, its
+  // JSON stays in content (docs/api.md); reasoning off: the call is the output
+  const args = { tools, response_format: callGrammar, max_tokens: 80, temperature: 0, logit_bias: { [eos]: 100 }, reasoning_effort: 'none' };
+  const m = (await ok({ ...args, tool_choice: 'none' })).choices[0];
+  assert(!m.message.tool_calls, 'tool_choice none still returned tool_calls');
+  eq([m.finish_reason, JSON.parse(m.message.content)], ['stop', { name: 'get_w', arguments: { city: 'x' } }], 'the call as content');
+  const s = await stream({ ...args, tool_choice: 'none' });
+  assert(s.chunks.every(c => !c.choices[0].delta.tool_calls), 'stream: no tool_calls');
+  eq(s.chunks.map(c => c.choices[0].delta.content || '').join(''), m.message.content, 'stream: the call as content');
+  eq((await ok(args)).choices[0].message.tool_calls.length, 1, 'auto: the same output is a call');
 });
 
 await field('parallel_tool_calls', async () => {
@@ -748,14 +785,26 @@ await field('response_format', async () => {
 
 await field('response_format.grammar', async () => {
   // the output is exactly the grammar's one sentence, last token included
-  const j = await ok({ response_format: { type: 'grammar', grammar: 'root ::= "hello world"' }, max_tokens: 10, temperature: 1, seed: 3 });
+  const rf = grammar => ({ response_format: { type: 'grammar', grammar }, max_tokens: 20, temperature: 1, seed: 3, reasoning_effort: 'none' });
+  const j = await ok(rf('root ::= "hello world"'));
   eq([content(j), j.choices[0].finish_reason], ['hello world', 'stop'], 'grammar output');
+  for (const seed of [1, 2, 3]) {
+    const y = (await ok({ ...rf('root ::= "yes" | "no"'), seed })).choices[0];
+    assert(['yes', 'no'].includes(y.message.content) && y.finish_reason === 'stop', 'yes|no: ' + JSON.stringify(y));
+  }
+  const s = await stream(rf('root ::= "hello world"'));
+  eq(s.chunks.map(c => c.choices[0].delta.content || '').join(''), 'hello world', 'streamed');
 });
 
 await field('response_format.invalid', async () => {
-  // a grammar that does not compile is the client's error, not a 500
-  const r = await chat({ response_format: { type: 'grammar', grammar: 'root ::= ((' }, max_tokens: 1 });
-  assert(r.status === 400 || r.status === 422, `status ${r.status}: ${r.text.slice(0, 200)}`);
+  // a grammar or schema that does not compile is a 422 before anything runs
+  const bad = { type: 'grammar', grammar: 'root ::= ((' };
+  detail(await chat({ response_format: bad, max_tokens: 1 }), ['body', 'response_format', 'grammar'], 'value_error');
+  detail(await chat({ response_format: bad, max_tokens: 1, stream: true }), ['body', 'response_format', 'grammar'], 'value_error');
+  const schema = { type: 'object', patternProperties: { a: {} } };
+  detail(await chat({ response_format: { type: 'json_schema', json_schema: { name: 's', schema } } }), ['body', 'response_format'], 'value_error');
+  detail(await chat({ response_format: { type: 'json_object', schema: { type: 'wat' } } }), ['body', 'response_format'], 'value_error');
+  await ok({ response_format: { type: 'grammar', grammar: 'root ::= "ok"' }, max_tokens: 1 }); // still serving
 });
 
 // ---- response objects and errors ------------------------------------------
@@ -801,9 +850,7 @@ EOF
 
 # Gaps found by this audit and reported to the owners of the code
 # (engine.c, runner.c, api_request.c, the qwen3 template, libevent's 413).
-KNOWN=max_tokens.zero,logit_bias.vocab
-KNOWN=$KNOWN,prefix-cache.max_tokens-1,metadata,tool_choice.none
-KNOWN=$KNOWN,stream.usage,raw_output.stream,response_format.grammar,response_format.invalid,errors.413
+KNOWN=errors.413
 
 eos=$(node -e 'const c=require(process.argv[1]); console.log(Array.isArray(c.eos_token_id) ? c.eos_token_id[0] : c.eos_token_id)' "$tmp/qwen3/config.json")
 FW_BASE=$base FW_KEY=$key FW_EOS=$eos FW_KNOWN=${FW_SPEC_KNOWN-$KNOWN} FW_LOG=$tmp/server.log \
