@@ -32,8 +32,9 @@ typedef enum seq_state { SEQ_PREFILL = 1, SEQ_DECODE = 2 } seq_state;
 #define FW_MAX_DRAFT 8 /* draft tokens verified per sequence per step */
 
 /* Compiled grammars are kept per (source, text): compiling walks the whole
- * vocabulary (tens of ms), and clients repeat the same schema.  The HTTP
- * thread compiles (fw_runner_grammar); entries are guarded by gmu. */
+ * vocabulary (hundreds of ms), and clients repeat the same schema.  The
+ * scheduler thread compiles (grammar_load), the HTTP thread only validates
+ * and takes cached entries (fw_runner_grammar); entries are guarded by gmu. */
 #define FW_GRAMMAR_CACHE 32
 typedef struct gram_cache {
     uint32_t source;
@@ -506,23 +507,12 @@ static void resume_preempted(fw_runner *r, int32_t max_seqs, int32_t *room)
     }
 }
 
-/* Finds or compiles the request's grammar (HTTP thread).  A cached grammar
- * belongs to the runner and is held by the request (users); one compiled
- * while the cache is full of grammars in use belongs to the request.  The
- * compile runs outside gmu: only this thread adds entries. */
-fw_status fw_runner_grammar(fw_runner *r, fw_req *q, fw_err *err)
+/* Takes the cached entry for q's grammar, if there is one (gmu held). */
+static int grammar_hold(fw_runner *r, fw_req *q)
 {
-    gram_cache *e, *victim = NULL;
-    fw_grammar *g = NULL;
-    char *text;
-    fw_status st;
+    gram_cache *e;
     int32_t i;
 
-    if (!r->gram_vt)
-        return fw_err_set(err, FW_ERR_UNSUPPORTED, "no grammar plugin is loaded");
-    q->runner = r;
-    q->gram_vt = r->gram_vt;
-    pthread_mutex_lock(&r->gmu);
     for (i = 0; i < FW_GRAMMAR_CACHE; i++) {
         e = &r->gcache[i];
         if (e->g && e->source == q->grammar_source && !strcmp(e->text, q->grammar_text)) {
@@ -530,11 +520,55 @@ fw_status fw_runner_grammar(fw_runner *r, fw_req *q, fw_err *err)
             e->users++;
             q->grammar = e->g;
             q->grammar_cache = e;
-            pthread_mutex_unlock(&r->gmu);
-            return FW_OK;
+            return 1;
         }
     }
+    return 0;
+}
+
+/* Checks the request's grammar (HTTP thread).  A cached grammar is held
+ * for q at once; otherwise the grammar is only parsed, without the
+ * vocabulary (well under a millisecond, where the vocabulary index takes
+ * hundreds), and grammar_load compiles it on the scheduler thread. */
+fw_status fw_runner_grammar(fw_runner *r, fw_req *q, fw_err *err)
+{
+    fw_grammar *g = NULL;
+    fw_status st;
+    int held;
+
+    if (!r->gram_vt)
+        return fw_err_set(err, FW_ERR_UNSUPPORTED, "no grammar plugin is loaded");
+    q->runner = r;
+    q->gram_vt = r->gram_vt;
+    pthread_mutex_lock(&r->gmu);
+    held = grammar_hold(r, q);
     pthread_mutex_unlock(&r->gmu);
+    if (held)
+        return FW_OK;
+    if ((st = r->gram_vt->compile(q->grammar_source, q->grammar_text, NULL, &g, err)) != FW_OK)
+        return st;
+    r->gram_vt->grammar_free(g);
+    return FW_OK;
+}
+
+/* Compiles q's grammar with the vocabulary, or finds it in the cache
+ * (scheduler thread: the only one that adds entries, so each entry is
+ * compiled once).  A grammar compiled while the cache is full of grammars
+ * in use belongs to the request.  The compile runs outside gmu. */
+static fw_status grammar_load(fw_runner *r, fw_req *q, fw_err *err)
+{
+    gram_cache *e, *victim = NULL;
+    fw_grammar *g = NULL;
+    char *text;
+    fw_status st;
+    int32_t i;
+    int held;
+
+    pthread_mutex_lock(&r->gmu);
+    held = grammar_hold(r, q);
+    pthread_mutex_unlock(&r->gmu);
+    if (held)
+        return FW_OK;
     if ((st = r->gram_vt->compile(q->grammar_source, q->grammar_text, &r->vocab, &g, err)) != FW_OK)
         return st;
     q->grammar = g; /* the request's own unless the cache takes it */
@@ -593,7 +627,8 @@ static void admit(fw_runner *r, fw_req *q)
     q->sampling.ignore_eos = q->ignore_eos;
     st = r->smp_vt->create(&q->sampling, &s->sampler, &err);
     if (st == FW_OK && q->grammar_source && !q->grammar)
-        st = fw_err_set(&err, FW_ERR_INTERNAL, "the grammar was not compiled before submit");
+        st = q->gram_vt ? grammar_load(r, q, &err)
+                        : fw_err_set(&err, FW_ERR_INTERNAL, "the grammar was not checked before submit");
     if (st == FW_OK && q->grammar)
         st = seq_matcher(r, s, &err);
     if (st != FW_OK) {

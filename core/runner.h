@@ -65,8 +65,8 @@ typedef struct fw_req {
     fw_logit_bias *logit_bias;   /* owned copy (sampling.logit_bias points here) */
     uint32_t grammar_source;  /* 0 = none, else fw_grammar_source */
     char *grammar_text;       /* owned */
-    const fw_grammar_vtable *gram_vt; /* set with grammar by fw_runner_grammar */
-    fw_grammar *grammar;      /* compiled by fw_runner_grammar before submit */
+    const fw_grammar_vtable *gram_vt; /* set by fw_runner_grammar */
+    fw_grammar *grammar;      /* compiled with the vocabulary at admission (or cached) */
     void *grammar_cache;      /* the runner's cache entry holding grammar; NULL: owned here */
     uint64_t cache_salt;      /* prompt_cache_isolation_key / user hash */
     int ignore_eos;
@@ -121,10 +121,12 @@ const fw_model *fw_runner_model(const fw_runner *r);
 /* 1 when the template caps reasoning (fw_template_vtable.reasoning_tags). */
 int fw_runner_reasoning_budgets(const fw_runner *r);
 
-/* Compiles req's grammar (grammar_source, grammar_text), or finds it in the
- * runner's cache, and holds it for req until req is freed.  HTTP thread,
- * before submit, so that a grammar that does not compile is the client's
- * error (FW_ERR_INVALID, err says where), not a failed generation. */
+/* Checks req's grammar (grammar_source, grammar_text) without the
+ * vocabulary, or finds it compiled in the runner's cache and holds it for
+ * req until req is freed.  HTTP thread, before submit, so that a grammar
+ * that does not compile is the client's error (FW_ERR_INVALID, err says
+ * where), not a failed generation; the scheduler compiles it with the
+ * vocabulary (once per cache entry) when it admits req. */
 fw_status fw_runner_grammar(fw_runner *r, fw_req *req, fw_err *err);
 /* Queues req (takes a reference).  FW_ERR_LIMIT when the queue is full. */
 fw_status fw_runner_submit(fw_runner *r, fw_req *req, int32_t queue_depth, fw_err *err);

@@ -807,6 +807,29 @@ await field('response_format.invalid', async () => {
   await ok({ response_format: { type: 'grammar', grammar: 'root ::= "ok"' }, max_tokens: 1 }); // still serving
 });
 
+await field('response_format.no-stall', async () => {
+  // a new schema is compiled with the vocabulary on the scheduler thread:
+  // the HTTP thread only checks it, so other connections do not wait
+  // (docs/api.md); /health is timed while new schemas arrive
+  const nonce = Date.now().toString(36);
+  const reqs = [0, 1, 2, 3, 4, 5, 6, 7].map(k => {
+    const properties = {};
+    for (let i = 0; i < 12; i++) properties[`p${nonce}_${k}_${i}`] = { type: i % 2 ? 'string' : 'integer' };
+    return chat({ response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object', properties } } }, max_tokens: 1 });
+  });
+  let worst = 0, done = false;
+  const all = Promise.all(reqs).finally(() => { done = true; });
+  while (!done) {
+    const t0 = performance.now();
+    const h = await fetch(base + '/health');
+    await h.text();
+    worst = Math.max(worst, performance.now() - t0);
+  }
+  for (const r of await all) assert(r.status === 200, `status ${r.status}: ${r.text.slice(0, 200)}`);
+  assert(worst < 100, `/health took ${worst.toFixed(1)} ms while schemas compiled`);
+  console.log(`# /health worst ${worst.toFixed(1)} ms`);
+});
+
 // ---- response objects and errors ------------------------------------------
 await field('response.reasoning_content', async () => {
   // thinking off: the grammar writes the think block itself (see noThink)
