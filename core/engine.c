@@ -281,6 +281,38 @@ static int prompt_opens_thinking(const chat *c, const fw_tokenizer *tok)
     return 0;
 }
 
+/* An assistant prefill (no generation prompt): the output continues the
+ * final turn, inside a reasoning block when the prefill opened one and did
+ * not close it: 1, else -1.  The turn starts after the last special token
+ * that is not a reasoning tag (every template's turn markers are). */
+static int prefill_opens_thinking(const chat *c, const fw_tokenizer *tok)
+{
+    int32_t i;
+    for (i = c->n_frags - 1; i >= 0; i--) {
+        const fw_api_fragment *f = &c->frags[i];
+        const char *text, *open = NULL, *close = NULL, *at;
+        size_t len;
+        if (f->text) {
+            text = c->frag_text.data + ((uintptr_t)f->text - 1);
+            len = strlen(text);
+        } else {
+            text = fw_tokenizer_token_bytes(tok, f->token, &len);
+            if (!text || !((len == 7 && !memcmp(text, "<think>", 7)) ||
+                           (len == 8 && !memcmp(text, "</think>", 8))))
+                return -1;
+        }
+        for (at = text; (at = memmem(at, len - (size_t)(at - text), "<think>", 7)) != NULL; at += 7)
+            open = at;
+        for (at = text; (at = memmem(at, len - (size_t)(at - text), "</think>", 8)) != NULL; at += 8)
+            close = at;
+        if (open && (!close || open > close))
+            return 1;
+        if (close)
+            return -1;
+    }
+    return -1;
+}
+
 /* prompt_truncate_len: drop the oldest non-system messages (never the last)
  * until the prompt fits; returns the final rendering. */
 static fw_status render_truncated(fw_runner *r, const fw_chat_request *cr, chat *c, int32_t **ids,
@@ -1361,7 +1393,8 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
         fw_req_unref(q);
         return;
     }
-    q->reasoning_open = prompt_opens_thinking(c, fw_runner_tokenizer(r));
+    q->reasoning_open = cr->add_generation_prompt ? prompt_opens_thinking(c, fw_runner_tokenizer(r))
+                                                  : prefill_opens_thinking(c, fw_runner_tokenizer(r));
     forced_open = q->reasoning_open > 0;
     q->reasoning_budget = reasoning_budget(r, cr);
     for (i = 0; i < cr->n; i++) {
@@ -1377,6 +1410,8 @@ void fw_engine_chat(fw_engine *e, struct evhttp_request *http)
             cJSON_Delete(tools);
         if (opts)
             cJSON_AddBoolToObject(opts, "thinking_forced_open", forced_open);
+        if (opts && !cr->add_generation_prompt)
+            cJSON_AddBoolToObject(opts, "continue_final_message", 1);
         opts_json = opts ? cJSON_PrintUnformatted(opts) : NULL;
         cJSON_Delete(opts);
         st = fw_runner_template_vt(r)->parser_new(fw_runner_template(r), opts_json, &c->choices[i].parser,

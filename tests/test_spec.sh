@@ -254,6 +254,24 @@ await field('messages.assistant-prefill', async () => {
   const last = frags[frags.length - 1];
   assert(typeof last === 'string' && last.endsWith('PREFILL'), 'prompt does not end with the prefill: ' + JSON.stringify(frags.slice(-3)));
   assert(!content(j).includes('PREFILL'), 'content is the continuation only: ' + content(j));
+  // the continuation is kept as generated: its leading space, and tags that
+  // would open a fresh reply are text (raw_output.completion is the output)
+  const prefill = [...hi, { role: 'assistant', content: 'PREFILL' }];
+  for (const out of [' world', '<think>x</think> y']) {
+    const g = `root ::= "${out.replace(/"/g, '\\"')}"`;
+    const c = (await ok({ response_format: { type: 'grammar', grammar: g }, max_tokens: 20, temperature: 0, raw_output: true }, prefill)).choices[0];
+    eq([c.raw_output.completion, c.message.content, c.message.reasoning_content], [out, out, undefined], 'continuation of ' + JSON.stringify(out));
+    const s = await stream({ response_format: { type: 'grammar', grammar: g }, max_tokens: 20, temperature: 0 }, prefill);
+    eq(s.chunks.map(ch => ch.choices[0].delta.content || '').join(''), out, 'streamed continuation of ' + JSON.stringify(out));
+  }
+  // a prefill that leaves its reasoning open is continued as reasoning
+  const lead = (await ok({ response_format: { type: 'grammar', grammar: 'root ::= " sure"' }, max_tokens: 4, temperature: 0, return_token_ids: true },
+                         prefill)).choices[0].token_ids[0]; // a token starting with a space
+  const m = (await ok({ logit_bias: { [lead]: 100 }, max_tokens: 2, temperature: 0, ignore_eos: true, raw_output: true },
+                      [...hi, { role: 'assistant', content: '<think>\nhmm' }])).choices[0];
+  const raw = m.raw_output.completion;
+  assert(raw.startsWith(' ') && raw.trim(), 'the forced continuation: ' + JSON.stringify(raw));
+  eq([m.message.reasoning_content, m.message.content || ''], [raw, ''], 'open reasoning continued');
 });
 
 await field('stream', async () => {

@@ -470,6 +470,40 @@ START_TEST(test_parse_own)
 }
 END_TEST
 
+/* continue_final_message (an assistant prefill): the output is the rest of
+ * that turn, leading whitespace and tags included, or the rest of its open
+ * reasoning when thinking_forced_open is set too. */
+START_TEST(test_parse_continue)
+{
+    static const struct {
+        const char *opts, *input, *expected;
+    } cases[] = {
+        {"{\"continue_final_message\": true}", " world <think>x</think> y",
+         "{\"content\": \" world <think>x</think> y\"}"},
+        {"{\"continue_final_message\": true}", "\n\nend", "{\"content\": \"\\n\\nend\"}"},
+        {"{\"continue_final_message\": true, \"thinking_forced_open\": true}", " more</think>\n\nok",
+         "{\"reasoning_content\": \" more\", \"content\": \"ok\"}"},
+    };
+    const char *plugins[] = {"qwen3", "glm"};
+    size_t i, k, chunk;
+    char why[512];
+
+    for (k = 0; k < 2; k++)
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            cJSON *exp = cJSON_Parse(cases[i].expected);
+            ck_assert_ptr_nonnull(exp);
+            for (chunk = 0; chunk <= 3; chunk++) {
+                presult r;
+                run_parse(plugins[k], cases[i].opts, cases[i].input, chunk, &r);
+                ck_assert_msg(check_result(&r, exp, 0, why, sizeof why), "%s case %zu chunk %zu: %s",
+                              plugins[k], i, chunk, why);
+                presult_free(&r);
+            }
+            cJSON_Delete(exp);
+        }
+}
+END_TEST
+
 /* Random fragments of the format markers, fed in random chunks: no crash,
  * no leak (ASan), events well ordered, every arguments text a JSON object. */
 START_TEST(test_parse_fuzz)
@@ -569,6 +603,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_render_logic);
     tcase_add_test(tc, test_parse_fixtures);
     tcase_add_test(tc, test_parse_own);
+    tcase_add_test(tc, test_parse_continue);
     tcase_add_test(tc, test_parse_fuzz);
     tcase_add_test(tc, test_stops_and_grammar);
     suite_add_tcase(s, tc);

@@ -310,6 +310,13 @@ int tpl_tagparse_new(const tpl_tag_format *fmt, const char *opts_json, tpl_tagpa
             p->skip_lead = 1;
             p->dup_open = 1;
         }
+        /* An assistant prefill: the output continues its text as is, in
+         * the block the prefill left open, no think_open expected. */
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->opts, "continue_final_message"))) {
+            p->state = p->state == ST_REASONING ? ST_REASONING : ST_CONTENT;
+            p->skip_lead = 0;
+            p->dup_open = 0;
+        }
     }
     if (fw_buf_reserve(&p->in, 64) != 0) {
         tpl_tagparse_free(p);
