@@ -59,6 +59,7 @@ typedef struct choice {
     tool_call *calls;
     int32_t n_calls;
     int call_in_content; /* tool_choice "none": a call's JSON is open in content */
+    int call_dropped;    /* parallel_tool_calls false: the call being parsed is dropped */
     int32_t *token_ids;  /* (n_tokens) */
     int32_t n_tokens, cap_tokens;
     fw_api_logprob *lp;  /* (n_lp) */
@@ -456,6 +457,12 @@ static fw_status on_parse(void *ctx, const fw_parse_event *ev)
         if (ev->kind == FW_PARSE_TOOL_BEGIN || ev->kind == FW_PARSE_TOOL_ARGS)
             return FW_OK;
     }
+    /* parallel_tool_calls false: the first call only, as vLLM; later ones
+     * are dropped, not turned into content (stream and whole alike) */
+    if (!pc->c->cr->parallel_tool_calls && ev->kind == FW_PARSE_TOOL_BEGIN)
+        ch->call_dropped = ch->n_calls > 0;
+    if (ch->call_dropped && (ev->kind == FW_PARSE_TOOL_BEGIN || ev->kind == FW_PARSE_TOOL_ARGS))
+        return FW_OK;
     switch (ev->kind) {
     case FW_PARSE_CONTENT:
         content_add(ch, ev->text, ev->text_len);

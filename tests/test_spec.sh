@@ -761,6 +761,18 @@ await field('parallel_tool_calls', async () => {
   const one = await grammarOf({ tool_choice: 'required', parallel_tool_calls: false });
   const many = await grammarOf({ tool_choice: 'required' });
   assert(one !== many, 'parallel_tool_calls false does not change the tool grammar');
+  // tool_choice auto: the first of two calls only, as vLLM (docs/api.md)
+  const call = city => `"<tool_call>\\n{\\"name\\": \\"get_w\\", \\"arguments\\": {\\"city\\": \\"${city}\\"}}\\n</tool_call>"`;
+  const two = { ...oneCall, response_format: { type: 'grammar', grammar: `root ::= ${call('a')} "\\n" ${call('b')} [ ]*` }, max_tokens: 100 };
+  const args = c => c.message.tool_calls.map(t => JSON.parse(t.function.arguments).city);
+  eq(args((await ok(two)).choices[0]), ['a', 'b'], 'parallel: both calls');
+  const m = (await ok({ ...two, parallel_tool_calls: false })).choices[0];
+  eq([m.finish_reason, args(m), m.message.content || ''], ['tool_calls', ['a'], ''], 'parallel_tool_calls false: the first call');
+  const s = await stream({ ...two, parallel_tool_calls: false });
+  const calls = s.chunks.flatMap(ch => ch.choices[0].delta.tool_calls || []);
+  eq([...new Set(calls.map(t => t.index))], [0], 'streamed: call index 0 only');
+  eq(JSON.parse(calls.map(t => (t.function && t.function.arguments) || '').join('')), { city: 'a' }, 'streamed: the first call');
+  eq(s.chunks.map(ch => ch.choices[0].delta.content || '').join(''), '', 'streamed: no content');
 });
 
 await field('functions', async () => {
