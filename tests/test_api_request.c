@@ -285,6 +285,16 @@ static const struct {
      "`5`],`msg`:`Input should be less than or equal to 100`,`type`:`less_than_equal`},{`loc`:"
      "[`body`,`logit_bias`,`6`],`msg`:`Input should be a valid number, unable to parse string "
      "as a number`,`type`:`float_parsing`}]"},
+    /* keys beyond int32 are rejected, never wrapped into a token id
+     * (4294967301 would wrap to 5) */
+    {"`logit_bias`:{`2147483648`:1,`4294967301`:1,`-1`:1,`99999999999999999999`:1}",
+     "[{`loc`:[`body`,`logit_bias`,`2147483648`,`[key]`],`msg`:`Input should be less than or "
+     "equal to 2147483647`,`type`:`less_than_equal`},{`loc`:[`body`,`logit_bias`,`4294967301`,"
+     "`[key]`],`msg`:`Input should be less than or equal to 2147483647`,`type`:`less_than_equal`},"
+     "{`loc`:[`body`,`logit_bias`,`-1`,`[key]`],`msg`:`Input should be greater than or equal to "
+     "0`,`type`:`greater_than_equal`},{`loc`:[`body`,`logit_bias`,`99999999999999999999`,`[key]`],"
+     "`msg`:`Input should be a valid integer, unable to parse string as an integer`,`type`:"
+     "`int_parsing`}]"},
     {"`logit_bias`:{`7`:-101}",
      "[{`loc`:[`body`,`logit_bias`,`7`],`msg`:`Input should be greater than or equal to -100`,"
      "`type`:`greater_than_equal`}]"},
