@@ -252,6 +252,19 @@ static fw_status render(fw_runner *r, const char *doc, chat *c, int32_t **ids, i
     return FW_OK;
 }
 
+/* A prompt fragment's bytes (its text, or its special token's); NULL when
+ * the token has none. */
+static const char *frag_bytes(const chat *c, const fw_api_fragment *f, const fw_tokenizer *tok,
+                              size_t *len)
+{
+    const char *text;
+    if (!f->text)
+        return fw_tokenizer_token_bytes(tok, f->token, len);
+    text = c->frag_text.data + ((uintptr_t)f->text - 1);
+    *len = strlen(text);
+    return text;
+}
+
 /* Does the prompt end inside an open reasoning block ("...<think>\n")?  Then
  * the output starts as reasoning and the parser must know: 1.  -1 when it
  * ends with a closed one ("<think>\n\n</think>\n\n": thinking disabled), else 0. */
@@ -259,17 +272,10 @@ static int prompt_opens_thinking(const chat *c, const fw_tokenizer *tok)
 {
     int32_t i;
     for (i = c->n_frags - 1; i >= 0; i--) {
-        const fw_api_fragment *f = &c->frags[i];
-        const char *text;
         size_t len, k;
-        if (f->text) {
-            text = c->frag_text.data + ((uintptr_t)f->text - 1);
-            len = strlen(text);
-        } else {
-            text = fw_tokenizer_token_bytes(tok, f->token, &len);
-            if (!text)
-                return 0;
-        }
+        const char *text = frag_bytes(c, &c->frags[i], tok, &len);
+        if (!text)
+            return 0;
         k = len;
         while (k > 0 && (text[k - 1] == '\n' || text[k - 1] == ' '))
             k--;
@@ -290,18 +296,12 @@ static int prefill_opens_thinking(const chat *c, const fw_tokenizer *tok)
 {
     int32_t i;
     for (i = c->n_frags - 1; i >= 0; i--) {
-        const fw_api_fragment *f = &c->frags[i];
-        const char *text, *open = NULL, *close = NULL, *at;
+        const char *open = NULL, *close = NULL, *at;
         size_t len;
-        if (f->text) {
-            text = c->frag_text.data + ((uintptr_t)f->text - 1);
-            len = strlen(text);
-        } else {
-            text = fw_tokenizer_token_bytes(tok, f->token, &len);
-            if (!text || !((len == 7 && !memcmp(text, "<think>", 7)) ||
-                           (len == 8 && !memcmp(text, "</think>", 8))))
-                return -1;
-        }
+        const char *text = frag_bytes(c, &c->frags[i], tok, &len);
+        if (!text || (!c->frags[i].text && !((len == 7 && !memcmp(text, "<think>", 7)) ||
+                                             (len == 8 && !memcmp(text, "</think>", 8)))))
+            return -1;
         for (at = text; (at = memmem(at, len - (size_t)(at - text), "<think>", 7)) != NULL; at += 7)
             open = at;
         for (at = text; (at = memmem(at, len - (size_t)(at - text), "</think>", 8)) != NULL; at += 8)
