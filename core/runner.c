@@ -1120,7 +1120,7 @@ static void *scheduler_main(void *arg)
 
     while (!atomic_load(&r->stop)) {
         fw_req *admitted[64];
-        int32_t n_admit = 0, i, room;
+        int32_t n_admit = 0, n_compile = 0, i, room;
 
         /* preempted sequences first, then new requests while there is
          * room (sequences and KV blocks); sleep when idle */
@@ -1133,6 +1133,10 @@ static void *scheduler_main(void *arg)
         pthread_mutex_lock(&r->mu);
         while (!r->preempted && r->q_len > 0 && n_admit < 64 && r->n_running + n_admit < max_seqs) {
             fw_req *q = r->queue[r->q_head];
+            /* one new grammar compiled per step: running sequences wait
+             * for each compile, not for all of them at once */
+            if (q->grammar_source && !q->grammar && !atomic_load(&q->cancelled) && n_compile++ > 0)
+                break;
             if (!atomic_load(&q->cancelled) &&
                 !kv_room(r, &room, q->n_prompt, r->n_running + n_admit > 0))
                 break;
