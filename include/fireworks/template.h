@@ -77,7 +77,12 @@ typedef struct fw_template_vtable {
      * (the server answers 422). */
     fw_status (*render)(fw_template *t, const char *request_json, const fw_prompt_sink *sink,
                         fw_err *err);
-    /* opts_json: {"tools": [...], "thinking_forced_open": bool} (may be NULL). */
+    /* opts_json: {"tools": [...], "thinking_forced_open": bool,
+     * "continue_final_message": bool} (may be NULL).  continue_final_message:
+     * the prompt ends inside an open assistant turn (a prefill); the output is
+     * its continuation, parsed as content (or reasoning, when the prefill left
+     * a think block open) without trimming.  Parsers may ignore keys they do
+     * not know. */
     fw_status (*parser_new)(fw_template *t, const char *opts_json, fw_chat_parser **out,
                             fw_err *err);
     fw_status (*parser_feed)(fw_chat_parser *p, const char *text, size_t n, fw_parse_cb cb,
